@@ -1,0 +1,163 @@
+"""Cryo's one settings module. Every value comes from the environment (see README: Configuration)."""
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("CRYO_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = envbool("CRYO_DEBUG", False)
+SECRET_KEY = envstr("CRYO_SECRET_KEY", secret=True)
+if not SECRET_KEY:
+    if DEBUG:
+        SECRET_KEY = "insecure-development-key-only-for-CRYO_DEBUG"
+    else:
+        raise ImproperlyConfigured(
+            "CRYO_SECRET_KEY (or CRYO_SECRET_KEY_FILE) must be set; `make run` creates one in var/secret-key"
+        )
+ALLOWED_HOSTS = envlist("CRYO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = envlist("CRYO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_celery_beat",
+    "snapshots",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.RequestIdMiddleware",
+    "dashboard.middleware.ViewerTimezoneMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: a SQLite file by default; DATABASE_URL (postgres://...) for production.
+DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'cryo.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CRYO_DB_CONN_MAX_AGE", 60))}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} is not a database URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web app and the workers write to the same file: wait on locks, take the write lock up front.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # Tests share their database with real worker processes, so it must be a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-cryo.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = envbool("CRYO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Celery: Redis broker. Workers acknowledge a task only after it ran (acks_late) and take one task at
+# a time (prefetch 1), so a worker that dies mid-job leaves its message to be redelivered; the job row
+# is claimed with a conditional update, so a redelivered task never performs an operation twice.
+# The visibility timeout (time before Redis redelivers an unacknowledged message) is longer than the
+# longest job (CRYO_ENGINE_TIMEOUT) so that a slow checkpoint is not handed to a second consumer.
+CELERY_BROKER_URL = envstr("CRYO_BROKER_URL", "redis://127.0.0.1:6379/0", secret=True)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "cryo.default"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Cryo itself.
+CRYO_ENGINE_TIMEOUT = envint("CRYO_ENGINE_TIMEOUT", 900, minimum=10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CRYO_ENGINE_TIMEOUT * 4}
+CRYO_HEARTBEAT_INTERVAL = envint("CRYO_HEARTBEAT_INTERVAL", 5, minimum=1)
+CRYO_HEARTBEAT_GRACE = envint("CRYO_HEARTBEAT_GRACE", 30, minimum=2)
+CRYO_SYNC_INTERVAL = envint("CRYO_SYNC_INTERVAL", 60, minimum=5)
+CRYO_JOB_QUEUE_EXPIRY = envint("CRYO_JOB_QUEUE_EXPIRY", 600, minimum=5)
+CRYO_ENROLLMENT_TOKEN = envstr("CRYO_ENROLLMENT_TOKEN", "", secret=True)
+CRYO_STORE_DIR = Path(envstr("CRYO_STORE_DIR", str(VAR_DIR / "store")))
+CRYO_STORE_BACKEND = envstr("CRYO_STORE_BACKEND", "django.core.files.storage.FileSystemStorage")
+CRYO_STORE_OPTIONS = {"location": str(CRYO_STORE_DIR)}
+if CRYO_STORE_BACKEND == "storages.backends.s3.S3Storage":
+    CRYO_STORE_OPTIONS = {
+        "bucket_name": envstr("CRYO_S3_BUCKET", ""),
+        "endpoint_url": envstr("CRYO_S3_ENDPOINT_URL", None),
+        "access_key": envstr("CRYO_S3_ACCESS_KEY", None, secret=True),
+        "secret_key": envstr("CRYO_S3_SECRET_KEY", None, secret=True),
+        "location": envstr("CRYO_S3_PREFIX", "cryo"),
+    }
+    if not CRYO_STORE_OPTIONS["bucket_name"]:
+        raise ImproperlyConfigured("CRYO_STORE_BACKEND is S3 but CRYO_S3_BUCKET is not set")
+STORAGES["checkpoints"] = {"BACKEND": CRYO_STORE_BACKEND, "OPTIONS": CRYO_STORE_OPTIONS}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("CRYO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

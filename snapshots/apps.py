@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SnapshotsConfig(AppConfig):
+    name = "snapshots"
+    verbose_name = "Cryo snapshots"
+    default_auto_field = "django.db.models.BigAutoField"

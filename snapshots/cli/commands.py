@@ -1,0 +1,197 @@
+"""The subcommands of `cryo`: each parses, calls one service or query, and prints."""
+from dataclasses import dataclass, field
+
+from django.core.management.base import CommandError
+
+from .. import services
+from ..models import Checkpoint, Container, EnrollmentToken, Host, Job
+from ..reconcile import reconcile
+from ..services import lookup
+from .tables import ago, dump_json, job_dict, size, table
+from .wait import wait_for
+
+
+@dataclass
+class Spec:
+    name: str
+    help: str
+    handler: object
+    arguments: list = field(default_factory=list)
+    acts: bool = False
+
+
+def _arg(*args, **kwargs):
+    return (args, kwargs)
+
+
+def _finish(cmd, job, options, *, done=None):
+    if options.get("no_wait"):
+        cmd.say(str(job.id))
+        return
+    cmd.say(f"job {job.id}: {job.describe()}")
+    job = wait_for(job, cmd.stdout, timeout=options.get("wait_timeout"))
+    cmd.say(done(job) if done else f"{job.get_kind_display()} succeeded in {job.duration_seconds:.2f} s")
+
+
+# -- worker and hosts ------------------------------------------------------------------------
+def worker(cmd, host, docker_url, token, concurrency, loglevel, **_):
+    import os
+
+    from ..worker.main import run_worker
+
+    run_worker(host, docker_url=docker_url, token=token or os.environ.get("CRYO_ENROLLMENT_TOKEN"),
+               concurrency=concurrency, loglevel=loglevel, stdout=cmd.stdout)
+
+
+def hosts(cmd, json, **_):
+    rows = list(Host.objects.all())
+    if json:
+        return dump_json(cmd.stdout, [
+            {"name": h.name, "status": h.effective_status, "reason": h.effective_reason, "drained": h.drained,
+             "docker_version": h.docker_version, "api_version": h.api_version, "experimental": h.experimental,
+             "criu_ok": h.criu_ok, "criu_version": h.criu_version, "kernel": h.kernel, "cpu_model": h.cpu_model,
+             "docker_root_dir": h.docker_root_dir, "containers_running": h.containers_running,
+             "last_seen": h.last_seen, "queue": h.queue}
+            for h in rows
+        ])
+    if not rows:
+        cmd.say("No hosts yet. Start a worker on a Docker host: python manage.py cryo worker --host NAME")
+        return
+    table(cmd.stdout, ["host", "status", "docker", "criu", "running", "seen", "reason"], [
+        [h.name + (" (drained)" if h.drained else ""), h.effective_status, h.docker_version or "-",
+         (h.criu_version or "-") if h.criu_ok else "not ready", h.containers_running, ago(h.last_seen),
+         h.effective_reason] for h in rows
+    ])
+
+
+def containers(cmd, host, all, json, **_):
+    qs = Container.objects.select_related("host")
+    if host:
+        qs = qs.filter(host=lookup.get_host(host))
+    if not all:
+        qs = qs.present()
+    rows = list(qs.order_by("host__name", "name"))
+    if json:
+        return dump_json(cmd.stdout, [
+            {"host": c.host.name, "id": c.engine_id, "name": c.name, "image": c.image, "state": c.state,
+             "command": c.command, "created": c.created, "gone_at": c.gone_at} for c in rows
+        ])
+    table(cmd.stdout, ["host", "id", "name", "image", "state"],
+          [[c.host.name, c.short_id, c.name, c.image, c.state] for c in rows])
+
+
+def checkpoints(cmd, host, container, json, **_):
+    c = lookup.get_container(lookup.get_host(host), container)
+    rows = list(c.checkpoints.exclude(status=Checkpoint.Status.DELETED))
+    if json:
+        return dump_json(cmd.stdout, [
+            {"name": cp.name, "status": cp.status, "exit": cp.exit, "size_bytes": cp.size_bytes,
+             "created_by": cp.created_by_name, "created_at": cp.created_at, "engine": cp.engine_facts}
+            for cp in rows
+        ])
+    table(cmd.stdout, ["name", "status", "size", "mode", "created by", "created"], [
+        [cp.name, cp.status, size(cp.size_bytes), "exit" if cp.exit else "leave-running", cp.created_by_name,
+         ago(cp.created_at)] for cp in rows
+    ])
+
+
+def jobs(cmd, json, host, state, limit, **_):
+    reconcile()
+    qs = Job.objects.select_related("host", "target_host").order_by("-created_at")
+    if host:
+        qs = qs.filter(host__name=host)
+    if state:
+        qs = qs.filter(state=state)
+    rows = list(qs[:limit])
+    if json:
+        return dump_json(cmd.stdout, [job_dict(j) for j in rows])
+    table(cmd.stdout, ["id", "kind", "state", "target", "by", "created", "seconds", "error"], [
+        [j.short_id, j.kind, j.state, j.describe().split(" ", 1)[-1], j.requested_by_name, ago(j.created_at),
+         f"{j.duration_seconds:.2f}" if j.duration_ms is not None else "", (j.error or "")[:80]] for j in rows
+    ])
+
+
+def job(cmd, job_id, json, **_):
+    found = Job.objects.filter(id__startswith=job_id) if len(job_id) < 36 else Job.objects.filter(id=job_id)
+    rows = list(found.select_related("host", "target_host")[:2]) if len(job_id) == 36 else [
+        j for j in Job.objects.select_related("host", "target_host").order_by("-created_at")[:5000]
+        if str(j.id).startswith(job_id)
+    ][:2]
+    if len(rows) != 1:
+        raise CommandError(f"no job with id {job_id!r}" if not rows else f"job id {job_id!r} is ambiguous")
+    if json:
+        return dump_json(cmd.stdout, job_dict(rows[0]))
+    for key, value in job_dict(rows[0]).items():
+        cmd.say(f"{key:>13}: {value}")
+
+
+def do_reconcile(cmd, **_):
+    cmd.say(f"{reconcile()} job(s) failed by reconciliation")
+
+
+def enrollment_token(cmd, **_):
+    token = EnrollmentToken.rotate("cli")
+    cmd.say(token)
+
+
+# -- actions ---------------------------------------------------------------------------------
+def checkpoint(cmd, host, container, name, leave_running, actor, origin, **options):
+    job = services.request_checkpoint(actor, host, container, name=name, leave_running=leave_running, origin=origin)
+    _finish(cmd, job, options, done=lambda j: (
+        f"Checkpoint {j.checkpoint_name} of {j.container_name} created in {j.result.get('checkpoint_seconds')} s "
+        f"({size(j.result.get('size_bytes'))})"))
+
+
+def restore(cmd, host, container, checkpoint, actor, origin, **options):
+    job = services.request_restore(actor, host, container, checkpoint, origin=origin)
+    _finish(cmd, job, options, done=lambda j: (
+        f"Restored {j.container_name} from {j.checkpoint_name} in {j.result.get('restore_seconds')} s"))
+
+
+def delete_checkpoint(cmd, host, container, checkpoint, actor, origin, **options):
+    job = services.request_delete_checkpoint(actor, host, container, checkpoint, origin=origin)
+    _finish(cmd, job, options, done=lambda j: f"Deleted checkpoint {j.checkpoint_name} of {j.container_name}")
+
+
+def sync(cmd, host, actor, origin, **options):
+    job = services.request_sync(actor, host, origin=origin)
+    _finish(cmd, job, options, done=lambda j: f"Synced {j.host.name}: {j.result}")
+
+
+_json = _arg("--json", action="store_true", help="machine-readable output")
+SPECS = [
+    Spec("worker", "run the worker of one Docker host (consumes only that host's queue)", worker, [
+        _arg("--host", required=True, help="the host's name in Cryo"),
+        _arg("--docker-url", default=None, help="Docker engine URL (default: $DOCKER_HOST or the local socket)"),
+        _arg("--token", default=None, help="enrollment token (default: $CRYO_ENROLLMENT_TOKEN)"),
+        _arg("--concurrency", type=int, default=2, help="jobs run at once on this host"),
+        _arg("--loglevel", default="INFO"),
+    ]),
+    Spec("hosts", "list hosts and their health", hosts, [_json]),
+    Spec("containers", "list containers", containers, [
+        _arg("--host", default=None), _arg("--all", action="store_true", help="include gone containers"), _json,
+    ]),
+    Spec("checkpoints", "list a container's checkpoints", checkpoints, [
+        _arg("host"), _arg("container", help="name or id"), _json,
+    ]),
+    Spec("jobs", "list recent jobs", jobs, [
+        _json, _arg("--host", default=None), _arg("--state", default=None, choices=[s for s, _ in Job.State.choices]),
+        _arg("--limit", type=int, default=50),
+    ]),
+    Spec("job", "show one job", job, [_arg("job_id"), _json]),
+    Spec("reconcile", "fail jobs whose worker vanished or that expired in a queue", do_reconcile),
+    Spec("enrollment-token", "create a new enrollment token for workers (the previous one stops working)",
+         enrollment_token),
+    Spec("checkpoint", "checkpoint a running container", checkpoint, [
+        _arg("host"), _arg("container", help="name or id"), _arg("--name", default=None, help="checkpoint name"),
+        _arg("--leave-running", action="store_true", help="keep the container running after the checkpoint"),
+    ], acts=True),
+    Spec("restore", "restore a stopped container in place from one of its checkpoints", restore, [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
+    ], acts=True),
+    Spec("delete-checkpoint", "delete a checkpoint", delete_checkpoint, [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
+    ], acts=True),
+    Spec("sync", "refresh a host's container inventory now", sync, [_arg("host")], acts=True),
+]
+BY_NAME = {spec.name: spec for spec in SPECS}

@@ -1,0 +1,8 @@
+from .audit import AuditEvent
+from .checkpoint import Checkpoint
+from .container import Container
+from .enrollment import EnrollmentToken
+from .host import Host
+from .job import Job
+
+__all__ = ["AuditEvent", "Checkpoint", "Container", "EnrollmentToken", "Host", "Job"]

@@ -1,0 +1,17 @@
+"""One runner per job kind. A runner only does the work; snapshots.lifecycle owns everything around it."""
+from . import checkpoint, delete_checkpoint, restore, sync
+
+_RUNNERS = {
+    "checkpoint": checkpoint,
+    "restore": restore,
+    "delete_checkpoint": delete_checkpoint,
+    "sync": sync,
+}
+
+
+def register(kind, module):
+    _RUNNERS[kind] = module
+
+
+def get_runner(kind):
+    return _RUNNERS[kind]

@@ -1,0 +1,76 @@
+"""Who may do what. Roles: Admin (everything), Operator (act on hosts granted to their team), Viewer (read).
+
+Admins are superusers or members of the group named ADMIN_GROUP. A team is a Django group; an admin grants
+a team a host by adding the group to the host's operator groups. Everyone else who can sign in is a Viewer.
+"""
+from django.db import transaction
+
+from ..errors import AccessDenied
+from . import audit
+
+ADMIN_GROUP = "cryo-admins"
+
+
+def is_admin(user):
+    if user is None or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_cryo_is_admin", None)
+    if cached is None:
+        cached = user.groups.filter(name=ADMIN_GROUP).exists()
+        user._cryo_is_admin = cached
+    return cached
+
+
+def can_view(user):
+    return user is not None and user.is_active and user.is_authenticated
+
+
+def operable_host_ids(user):
+    """Ids of the hosts the user may operate (None meaning all)."""
+    if is_admin(user):
+        return None
+    if not can_view(user):
+        return set()
+    cached = getattr(user, "_cryo_hosts", None)
+    if cached is None:
+        from ..models import Host
+
+        cached = set(Host.objects.filter(operator_groups__user=user).values_list("id", flat=True))
+        user._cryo_hosts = cached
+    return cached
+
+
+def can_operate(user, host):
+    ids = operable_host_ids(user)
+    return ids is None or host.id in ids
+
+
+def role_name(user):
+    if is_admin(user):
+        return "Admin"
+    if operable_host_ids(user):
+        return "Operator"
+    return "Viewer"
+
+
+def deny(user, action, origin, *, host=None, container_name="", checkpoint_name="", target_host=None, why=""):
+    """Audit a refused attempt and raise AccessDenied."""
+    message = why or f"{audit.actor_name(user)} may not {action.replace('_', ' ')} on host {getattr(host, 'name', host)}"
+    with transaction.atomic():
+        audit.record(
+            actor=user, action=action, outcome="denied", origin=origin, host=host, container_name=container_name,
+            checkpoint_name=checkpoint_name, target_host=target_host, details={"reason": message},
+        )
+    raise AccessDenied(message)
+
+
+def require_operate(user, action, origin, host, **where):
+    if not can_operate(user, host):
+        deny(user, action, origin, host=host, **where)
+
+
+def require_admin(user, action, origin, host=None, **where):
+    if not is_admin(user):
+        deny(user, action, origin, host=host, why=f"only an admin may {action.replace('.', ' ').replace('_', ' ')}", **where)

@@ -1,0 +1,97 @@
+"""Request functions: validate, check access and host readiness, then hand over to dispatch.submit."""
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from ..errors import InvalidRequest
+from ..models import Job
+from ..models.checkpoint import CHECKPOINT_NAME_MAX, validate_checkpoint_name
+from . import access, lookup
+from .dispatch import submit
+
+
+def suggest_checkpoint_name(container_name, now=None):
+    """`<container>-YYYYMMDD-HHMMSS`, cut to fit Docker's rule."""
+    stamp = (now or timezone.now()).strftime("%Y%m%d-%H%M%S")
+    base = re.sub(r"[^a-zA-Z0-9_.-]", "-", container_name).lstrip("_.-") or "checkpoint"
+    return f"{base[: CHECKPOINT_NAME_MAX - len(stamp) - 1]}-{stamp}"
+
+
+def _checked_name(name):
+    try:
+        validate_checkpoint_name(name)
+    except ValidationError as exc:
+        raise InvalidRequest(exc.messages[0]) from None
+    return name
+
+
+def _ready(host):
+    refusal = host.refusal()
+    if refusal:
+        raise InvalidRequest(refusal)
+
+
+def request_checkpoint(actor, host_name, container_ref, *, name=None, leave_running=False, origin):
+    host = lookup.get_host(host_name)
+    access.require_operate(actor, Job.Kind.CHECKPOINT, origin, host, container_name=str(container_ref))
+    container = lookup.get_container(host, container_ref)
+    name = _checked_name(name or suggest_checkpoint_name(container.name))
+    if container.checkpoints.filter(name=name).exclude(status="deleted").exists():
+        raise InvalidRequest(
+            f"container {container.name} on {host.name} already has a checkpoint named {name!r}; choose another name"
+        )
+    if container.state and not container.is_running:
+        raise InvalidRequest(
+            f"container {container.name} on {host.name} is not running (state: {container.state}); "
+            "only a running container can be checkpointed"
+        )
+    _ready(host)
+    return submit(
+        actor=actor, kind=Job.Kind.CHECKPOINT, host=host, origin=origin, container=container,
+        checkpoint_name=name, params={"leave_running": bool(leave_running)},
+    )
+
+
+def request_restore(actor, host_name, container_ref, checkpoint_name, *, origin):
+    host = lookup.get_host(host_name)
+    access.require_operate(
+        actor, Job.Kind.RESTORE, origin, host, container_name=str(container_ref), checkpoint_name=checkpoint_name
+    )
+    container = lookup.get_container(host, container_ref)
+    checkpoint = lookup.get_checkpoint(container, _checked_name(checkpoint_name))
+    if container.is_running:
+        raise InvalidRequest(
+            f"container {container.name} on {host.name} is running; stop it before restoring it in place, "
+            "or restore the checkpoint as a copy (clone)"
+        )
+    _ready(host)
+    return submit(
+        actor=actor, kind=Job.Kind.RESTORE, host=host, origin=origin, container=container,
+        checkpoint_name=checkpoint.name,
+    )
+
+
+def request_delete_checkpoint(actor, host_name, container_ref, checkpoint_name, *, origin):
+    host = lookup.get_host(host_name)
+    access.require_operate(
+        actor, Job.Kind.DELETE_CHECKPOINT, origin, host, container_name=str(container_ref),
+        checkpoint_name=checkpoint_name,
+    )
+    container = lookup.get_container(host, container_ref)
+    checkpoint = lookup.get_checkpoint(container, _checked_name(checkpoint_name))
+    if host.drained or host.effective_status == host.Status.OFFLINE:
+        _ready(host)
+    return submit(
+        actor=actor, kind=Job.Kind.DELETE_CHECKPOINT, host=host, origin=origin, container=container,
+        checkpoint_name=checkpoint.name,
+    )
+
+
+def request_sync(actor, host_name, *, origin):
+    host = lookup.get_host(host_name)
+    if not access.can_view(actor):
+        access.deny(actor, Job.Kind.SYNC, origin, host=host)
+    if host.effective_status == host.Status.OFFLINE:
+        raise InvalidRequest(host.refusal() or f"host {host.name} is offline")
+    return submit(actor=actor, kind=Job.Kind.SYNC, host=host, origin=origin)

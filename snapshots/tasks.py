@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from . import lifecycle
+from .worker.context import current_context
+
+
+@shared_task(name="cryo.run_job", acks_late=True, ignore_result=True)
+def run_job(job_id, step="run"):
+    """Every job runs through this one task; the lifecycle wrapper owns claim, outcome and audit."""
+    lifecycle.execute(job_id, step, current_context())
