@@ -86,7 +86,9 @@ class EventWatcher(threading.Thread):
                         "update", "kill", "stop",
                     }:
                         try:
-                            inventory.sync_container(self.ctx.host(), Engine(self.ctx.docker_url), engine_id)
+                            host = Host.objects.filter(pk=self.ctx.host_id).first()
+                            if host is not None:
+                                inventory.sync_container(host, Engine(self.ctx.docker_url), engine_id)
                         except Exception:
                             log.exception("cannot sync container %s after an event", engine_id[:12])
                         finally:

@@ -1,0 +1,128 @@
+"""Personas and real services for Cryo's tests.
+
+Personas: Ada is an admin; Otto operates the hosts granted to his team ("team-a"); Vic only views.
+The integration tier uses a test-owned Docker daemon (cryo-test-a), real worker processes, Redis and
+the test database; under CI a missing engine fails the run instead of skipping.
+"""
+import os
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+
+from snapshots.models import Container, EnrollmentToken, Host
+from snapshots.services import Origin
+from snapshots.services.access import ADMIN_GROUP
+
+from .harness.engine import in_ci, start_daemon, stop_daemon
+from .harness.workers import WorkerProcess, wait_until
+
+TOKEN = "test-enrollment-token"
+HOST_A = "test-a"
+# Several test runs can share a machine when each sets its own prefix, broker database and var dir.
+DAEMON_PREFIX = os.environ.get("CRYO_TEST_DAEMON_PREFIX", "cryo-test")
+DAEMON_A = f"{DAEMON_PREFIX}-a"
+
+
+# -- personas --------------------------------------------------------------------------------
+class People:
+    def __init__(self):
+        admins, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
+        self.team_a, _ = Group.objects.get_or_create(name="team-a")
+        self.ada = User.objects.create_user("ada", "ada@example.test", "ada-password-1")
+        self.ada.groups.add(admins)
+        self.otto = User.objects.create_user("otto", "otto@example.test", "otto-password-1")
+        self.otto.groups.add(self.team_a)
+        self.vic = User.objects.create_user("vic", "vic@example.test", "vic-password-1")
+
+    def grant(self, host, group=None):
+        host.operator_groups.add(group or self.team_a)
+        return host
+
+
+@pytest.fixture
+def people():
+    return People()
+
+
+@pytest.fixture
+def origin():
+    return Origin(source="127.0.0.1")
+
+
+# -- real services ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def broker():
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        message = f"Redis is not reachable at {settings.CELERY_BROKER_URL}: {exc}"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    client.flushdb()
+    return client
+
+
+@pytest.fixture(scope="session")
+def daemon_a():
+    daemon = start_daemon(DAEMON_A)
+    yield daemon
+    daemon.remove_test_containers()
+    stop_daemon(DAEMON_A)
+
+
+def install_token(django_db_blocker):
+    with django_db_blocker.unblock():
+        EnrollmentToken.install(TOKEN, "tests")
+
+
+@pytest.fixture(scope="session")
+def worker_a(django_db_setup, django_db_blocker, broker, daemon_a):
+    install_token(django_db_blocker)
+    worker = WorkerProcess(HOST_A, daemon_a.url, TOKEN).start()
+    with django_db_blocker.unblock():
+        try:
+            wait_until(lambda: Host.objects.filter(name=HOST_A, worker_id__gt="").exists() or not worker.alive(),
+                       60, "worker test-a to enroll")
+        finally:
+            pass
+    assert worker.alive(), f"worker test-a died at start:\n{worker.log_tail()}"
+    yield worker
+    worker.stop()
+
+
+def ready_host(name, worker, timeout=30):
+    """The host row as its worker keeps it (re-created by the heartbeat after a test flushed the tables)."""
+    def fresh():
+        assert worker.alive(), f"worker {name} died:\n{worker.log_tail()}"
+        host = Host.objects.filter(name=name, status=Host.Status.ONLINE).first()
+        return host if host and not host.is_lost() else None
+
+    return wait_until(fresh, timeout, f"host {name} online")
+
+
+@pytest.fixture
+def host_a(worker_a, people):
+    return people.grant(ready_host(HOST_A, worker_a))
+
+
+def synced_container(host, engine_container, *, state="running", timeout=30):
+    return wait_until(
+        lambda: Container.objects.filter(host=host, engine_id=engine_container.id, state=state).first(),
+        timeout, f"container {engine_container.name} to be {state} in the inventory of {host.name}",
+    )
+
+
+@pytest.fixture
+def counter_a(daemon_a, host_a):
+    """A counter container running on host test-a, as the engine and as Cryo's inventory row."""
+    engine_container = daemon_a.run_counter()
+    row = synced_container(host_a, engine_container)
+    yield engine_container, row
+    try:
+        engine_container.remove(force=True)
+    except Exception:
+        pass
