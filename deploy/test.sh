@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make test`: provision what the suite needs on this machine, then run the whole suite.
+# Under CI=true the suite runs twice: on PostgreSQL, then on SQLite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
+
+step() { echo "==> $*" >&2; }
+
+step "Docker engine and CRIU"
+if [[ $(id -u) -eq 0 ]]; then
+    bash deploy/provision-host.sh
+else
+    echo "test: not root: the engine tests need root to start their own Docker daemon" >&2
+fi
+step "Redis"
+bash deploy/services.sh redis
+step "Python environment"
+bash deploy/python-env.sh
+if [[ -f deploy/browser.sh ]]; then
+    step "Chromium for the browser tests"
+    bash deploy/browser.sh
+fi
+
+run_suite() {
+    local label=$1; shift
+    step "Test suite on $label"
+    local status=0
+    .venv/bin/python -m pytest "$@" || status=$?
+    if [[ $status -eq 5 ]]; then
+        echo "test: no test was collected" >&2
+        return 1
+    fi
+    return $status
+}
+
+if [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; then
+    step "PostgreSQL"
+    pg_url=$(bash deploy/services.sh postgres)
+    DATABASE_URL="$pg_url" run_suite "PostgreSQL" "$@"
+    (unset DATABASE_URL; run_suite "SQLite" "$@")
+else
+    run_suite "${DATABASE_URL:+PostgreSQL}${DATABASE_URL:-SQLite}" "$@"
+fi
