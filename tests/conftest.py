@@ -126,3 +126,31 @@ def counter_a(daemon_a, host_a):
         engine_container.remove(force=True)
     except Exception:
         pass
+
+
+DAEMON_B = f"{DAEMON_PREFIX}-b"
+HOST_B = "test-b"
+
+
+@pytest.fixture(scope="session")
+def daemon_b():
+    daemon = start_daemon(DAEMON_B)
+    yield daemon
+    daemon.remove_test_containers()
+    stop_daemon(DAEMON_B)
+
+
+@pytest.fixture
+def spare_worker(django_db_blocker, broker):
+    """Start extra workers inside one test; all are stopped at its end."""
+    started = []
+
+    def start(host, docker_url, **kwargs):
+        install_token(django_db_blocker)
+        worker = WorkerProcess(host, docker_url, TOKEN, **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -7,7 +7,7 @@ from ..models import Job
 from ..reconcile import reconcile
 
 
-def wait_for(job, out, *, timeout=None, poll=0.5, quiet=False):
+def wait_for(job, out, *, timeout=None, poll=0.25, quiet=False):
     started = time.monotonic()
     last = None
     while True:
