@@ -34,8 +34,9 @@ def job_requested(request, job, *, part, context, fallback):
     return redirect(fallback)
 
 
-def refused(request, *, page, part, context, error):
-    """A request the service refused (invalid or busy): the form again, with the reason inline."""
+def refused(request, error, *, page, part, context):
+    """A request the service refused (invalid or busy): the form again, with the reason inline (422)."""
     if request.htmx:
         return notify(render(request, part, context, status=422), "error", error)
+    messages.error(request, error)
     return render(request, page, context, status=422)

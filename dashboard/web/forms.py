@@ -1,0 +1,80 @@
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from snapshots.models import AuditEvent, Job
+from snapshots.models.checkpoint import CHECKPOINT_NAME_MAX, validate_checkpoint_name
+from snapshots.services.requests import suggest_checkpoint_name
+
+
+def _choices(choices, everything):
+    return [("", everything), *choices]
+
+
+class CheckpointForm(forms.Form):
+    name = forms.CharField(
+        label="Checkpoint name", max_length=CHECKPOINT_NAME_MAX, validators=[validate_checkpoint_name],
+        help_text="Letters, digits, '_', '.' and '-'.",
+    )
+    leave_running = forms.BooleanField(
+        label="Leave running", required=False,
+        help_text="Keep the container running after the checkpoint; otherwise it stops.",
+    )
+
+    @classmethod
+    def suggested(cls, container):
+        return cls(initial={"name": suggest_checkpoint_name(container.name)})
+
+
+class RestoreForm(forms.Form):
+    checkpoint = forms.ChoiceField(label="Checkpoint to restore")
+
+    def __init__(self, *args, checkpoints=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["checkpoint"].choices = [(c.name, c.name) for c in checkpoints if c.is_present]
+
+
+class JobFilterForm(forms.Form):
+    host = forms.ChoiceField(required=False)
+    person = forms.CharField(required=False, max_length=150)
+    kind = forms.ChoiceField(required=False, choices=_choices(Job.Kind.choices, "Any kind"))
+    state = forms.ChoiceField(required=False, choices=_choices(Job.State.choices, "Any state"))
+
+    def __init__(self, *args, host_names=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].choices = _choices([(n, n) for n in host_names], "Any host")
+
+    def filters(self):
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(required=False, max_length=150)
+    action = forms.CharField(required=False, max_length=64)
+    host = forms.CharField(required=False, max_length=63)
+    container = forms.CharField(required=False, max_length=255)
+    outcome = forms.ChoiceField(required=False, choices=_choices(AuditEvent.Outcome.choices, "Any outcome"))
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def filters(self):
+        """Field lookups for AuditEvent; dates are whole days in the viewer's time zone, both ends included."""
+        if not self.is_valid():
+            return {}
+        data, tz = self.cleaned_data, timezone.get_current_timezone()
+        lookups = {
+            "actor_name": data["actor"], "action": data["action"], "host_name": data["host"],
+            "container_name": data["container"], "outcome": data["outcome"],
+        }
+        if data["since"]:
+            lookups["at__gte"] = datetime.combine(data["since"], time.min, tzinfo=tz)
+        if data["until"]:
+            lookups["at__lt"] = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=tz)
+        return {k: v for k, v in lookups.items() if v}
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=255, label="Container name or id")

@@ -1,0 +1,44 @@
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from snapshots import services
+from snapshots.errors import CryoError
+from snapshots.models import Job
+from snapshots.services import Origin
+
+from . import queries
+from .access import can_operate, get_host_for_operator, get_host_for_viewer, viewer_required
+from .paging import numbered_page
+from .render import job_requested, refused, render_page
+
+PARTS = {"containers-table": "hosts/_containers.html"}
+
+
+def _context(request, host):
+    sort = request.GET.get("sort", "name")
+    include_gone = request.GET.get("gone") == "1"
+    page = numbered_page(queries.host_containers(host, sort=sort, include_gone=include_gone), request.GET.get("page"))
+    return {
+        "host": host, "page": page, "sort": sort, "include_gone": include_gone,
+        "can_operate": can_operate(request, host),
+    }
+
+
+@require_GET
+@viewer_required
+def host(request, name):
+    host = get_host_for_viewer(request, name)
+    return render_page(request, "hosts/page.html", _context(request, host), parts=PARTS)
+
+
+@require_POST
+@viewer_required
+def sync(request, name):
+    host = get_host_for_operator(request, name, Job.Kind.SYNC)
+    try:
+        job = services.request_sync(request.user, host.name, origin=Origin.web(request))
+    except CryoError as exc:
+        return refused(request, exc.message, page="hosts/page.html", part="hosts/_sync.html",
+                       context=_context(request, host))
+    return job_requested(request, job, part="hosts/_sync.html", context={"host": host, "can_operate": True},
+                         fallback=reverse("host", args=[host.name]))

@@ -1,0 +1,11 @@
+from django.views.decorators.http import require_GET
+
+from . import queries
+from .access import viewer_required
+from .render import render_page
+
+
+@require_GET
+@viewer_required
+def overview(request):
+    return render_page(request, "overview/page.html", queries.overview(), parts={"hosts-health": "overview/_hosts.html"})

@@ -1,0 +1,66 @@
+"""Template helpers of Cryo's pages: `{% load cryo %}`."""
+from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.utils import timezone
+from django.utils.html import format_html
+
+from snapshots.services import access
+
+register = template.Library()
+
+
+@register.simple_tag
+def when(moment, empty="never"):
+    """A time as people read it: relative ("3 minutes ago"), exact local time on hover, ISO for machines."""
+    if moment is None:
+        return empty
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), naturaltime(moment),
+    )
+
+
+@register.filter
+def local(moment):
+    """Exact time in the viewer's time zone."""
+    return "" if moment is None else timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+@register.filter
+def seconds(value):
+    if value is None:
+        return "–"
+    if value < 60:
+        return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+    minutes, rest = divmod(int(value), 60)
+    return f"{minutes} min {rest} s"
+
+
+@register.filter
+def role_of(user):
+    return access.role_name(user)
+
+
+@register.filter
+def operable_by(host, user):
+    return access.can_operate(user, host)
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key, label):
+    """A column header that sorts the table by `key`, flipping direction when it is already the sort."""
+    request = context["request"]
+    current = context.get("sort", "name")
+    active = current.lstrip("-") == key
+    descending = current.startswith("-")
+    target = f"-{key}" if active and not descending else key
+    query = request.GET.copy()
+    query["sort"] = target
+    query.pop("page", None)
+    arrow = ("▼" if descending else "▲") if active else ""
+    state = ("descending" if descending else "ascending") if active else "none"
+    return format_html(
+        '<th scope="col" aria-sort="{}"><a href="?{}">{} <span aria-hidden="true">{}</span></a></th>',
+        state, query.urlencode(), label, arrow,
+    )
