@@ -15,7 +15,8 @@
 #
 #   start   starts the daemon unless it already runs, waits until it answers,
 #           and prints its socket URL as the last line of standard output
-#   stop    removes every container of that daemon, stops it and its
+#   stop    removes every container of that daemon (kept when
+#           CRYO_KEEP_CONTAINERS=1), stops it and its
 #           containerd, and unmounts its data root; other daemons are untouched
 #   status  prints the state; exit 0 running, 1 not answering, 3 stopped
 #   socket  prints the socket URL
@@ -211,7 +212,7 @@ cmd_stop() {
     local pid
     pid=$(daemon_pid)
     if [[ -n $pid ]]; then
-        if responds; then
+        if responds && [[ -z ${CRYO_KEEP_CONTAINERS:-} ]]; then
             local ids
             ids=$(dk ps -aq 2>/dev/null || true)
             if [[ -n $ids ]]; then

@@ -134,6 +134,38 @@ def enrollment_token(cmd, **_):
     cmd.say(token)
 
 
+def bootstrap(cmd, admin_password_file, token_file, **_):
+    """First start on a machine: an admin account and an enrollment token, each kept in a private file."""
+    import os
+    import secrets
+
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    if not User.objects.filter(is_superuser=True).exists():
+        password = secrets.token_urlsafe(12)
+        User.objects.create_superuser("admin", "", password)
+        _write_private(admin_password_file, password)
+        cmd.say(f"Created the admin account: sign in as 'admin' with the password in {admin_password_file}")
+    token = ""
+    if os.path.exists(token_file):
+        with open(token_file, encoding="utf-8") as fh:
+            token = fh.read().strip()
+    if token:
+        EnrollmentToken.install(token, "bootstrap")
+    else:
+        _write_private(token_file, EnrollmentToken.rotate("bootstrap"))
+        cmd.say(f"Created an enrollment token for workers in {token_file}")
+
+
+def _write_private(path, text):
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+
+
 # -- actions ---------------------------------------------------------------------------------
 def checkpoint(cmd, host, container, name, leave_running, actor, origin, **options):
     job = services.request_checkpoint(actor, host, container, name=name, leave_running=leave_running, origin=origin)
@@ -182,6 +214,8 @@ SPECS = [
     Spec("reconcile", "fail jobs whose worker vanished or that expired in a queue", do_reconcile),
     Spec("enrollment-token", "create a new enrollment token for workers (the previous one stops working)",
          enrollment_token),
+    Spec("bootstrap", "create an admin account and an enrollment token if there are none (used by `make run`)",
+         bootstrap, [_arg("--admin-password-file", required=True), _arg("--token-file", required=True)]),
     Spec("checkpoint", "checkpoint a running container", checkpoint, [
         _arg("host"), _arg("container", help="name or id"), _arg("--name", default=None, help="checkpoint name"),
         _arg("--leave-running", action="store_true", help="keep the container running after the checkpoint"),

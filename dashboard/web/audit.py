@@ -1,0 +1,40 @@
+from django.views.decorators.http import require_GET
+
+from snapshots.models import AuditEvent, Job
+
+from . import exports
+from .access import viewer_required
+from .forms import AuditFilterForm
+from .paging import keyset_page
+from .render import render_page
+
+KNOWN_ACTIONS = [kind for kind, _label in Job.Kind.choices]
+
+
+def _events(request):
+    form = AuditFilterForm(request.GET)
+    return form, AuditEvent.objects.filter(**form.filters())
+
+
+@require_GET
+@viewer_required
+def audit(request):
+    form, events = _events(request)
+    page = keyset_page(events, time_field="at", before=request.GET.get("before", ""), after=request.GET.get("after", ""))
+    context = {"form": form, "page": page, "known_actions": KNOWN_ACTIONS, "export_query": _filters_query(request)}
+    return render_page(request, "audit/list.html", context, parts={"audit-table": "audit/_table.html"})
+
+
+@require_GET
+@viewer_required
+def audit_export(request, fmt):
+    _form, events = _events(request)
+    events = events.order_by("-at", "-id")
+    return exports.audit_csv(events) if fmt == "csv" else exports.audit_json(events)
+
+
+def _filters_query(request):
+    query = request.GET.copy()
+    for key in ("before", "after"):
+        query.pop(key, None)
+    return query.urlencode()
