@@ -5,3 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dashboard.web.urls")),
 ]
+
+handler403 = "dashboard.web.errors.forbidden"

@@ -16,8 +16,10 @@ say() { echo "cryo: $*" >&2; }
 pids=()
 started_daemon=""
 started_redis=""
+stopping=""
 cleanup() {
     trap - EXIT INT TERM
+    stopping=1
     say "stopping"
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -87,4 +89,4 @@ say "dashboard: http://$BIND/  (sign in as admin; password in $CRYO_VAR_DIR/admi
 say "worker for host '$HOST_NAME' logs to $CRYO_VAR_DIR/worker.log; web log: $CRYO_VAR_DIR/web.log"
 say "press Ctrl-C to stop"
 wait -n "${pids[@]}" || true
-say "a process exited; see the logs above"
+[[ -n $stopping ]] || say "a process exited; see $CRYO_VAR_DIR/worker.log and $CRYO_VAR_DIR/web.log"

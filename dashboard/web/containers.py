@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from . import queries
@@ -5,20 +8,26 @@ from .access import can_operate, get_container_for_viewer, viewer_required
 from .forms import CheckpointForm, RestoreForm
 from .render import render_page
 
-PARTS = {"container-live": "containers/_live.html", "checkpoint-panel": "containers/_checkpoint_form.html"}
+PARTS = {
+    "container-live": "containers/_live.html",
+    "checkpoint-panel": "containers/_checkpoint_form.html",
+    "restore-panel": "containers/_restore_form.html",
+}
+# After a job ends, the worker refreshes the container's row; the page keeps looking for that long.
+SETTLE = timedelta(seconds=10)
 
 
 def page_context(request, container, *, checkpoint_form=None, restore_form=None):
     """Everything the container page shows; action views reuse it to show a refused form in place."""
     data = queries.container_page(container)
-    operable = can_operate(request, container.host)
+    since = timezone.now() - SETTLE
     return {
         "container": container,
         "host": container.host,
-        "can_operate": operable,
+        "can_operate": can_operate(request, container.host),
         "checkpoint_form": checkpoint_form or CheckpointForm.suggested(container),
         "restore_form": restore_form or RestoreForm(checkpoints=data["checkpoints"]),
-        "in_flight": any(not job.is_terminal for job in data["jobs"]),
+        "settling": any(job.finished_at and job.finished_at > since for job in data["jobs"]),
         **data,
     }
 
