@@ -122,6 +122,9 @@ class Engine:
         )
 
     # -- images -----------------------------------------------------------------------------
+    def images(self):
+        return self._call(lambda: self.api.images(), context="list images")
+
     def image_exists(self, image):
         try:
             self._call(self.api.inspect_image, image, context=f"image {image}")

@@ -8,6 +8,7 @@ import logging
 import time
 import traceback
 from contextlib import contextmanager
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -102,6 +103,24 @@ def execute(job_id, step, ctx):
 
 
 HANDED_OFF = object()
+
+
+def hand_off(run, step, host, **params):
+    """Pass a running job to the worker of `host` for its next step; the message is sent on commit."""
+    from django.conf import settings
+
+    from .services.dispatch import send
+
+    job = run.job
+    job.params = {**job.params, **params}
+    expires = timezone.now() + timedelta(seconds=settings.CRYO_JOB_QUEUE_EXPIRY)
+    with transaction.atomic():
+        updated = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, claimed_by=run.ctx.worker_id).update(
+            stage=f"await:{step}", params=job.params, phases=job.phases, phase=f"waiting for {host.name}",
+        )
+        if updated:
+            transaction.on_commit(lambda: send(job.id, host.queue, expires, step=step))
+    return HANDED_OFF
 
 
 def finish(run, state, *, error="", result=None):

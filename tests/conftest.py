@@ -154,3 +154,19 @@ def spare_worker(django_db_blocker, broker):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_b(django_db_setup, django_db_blocker, broker, daemon_b):
+    install_token(django_db_blocker)
+    worker = WorkerProcess(HOST_B, daemon_b.url, TOKEN).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def host_b(worker_b, people):
+    if not worker_b.alive():  # a test stopped it on purpose: bring it back
+        EnrollmentToken.install(TOKEN, "tests")
+        worker_b.start()
+    return people.grant(ready_host(HOST_B, worker_b))

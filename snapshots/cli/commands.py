@@ -190,6 +190,53 @@ def sync(cmd, host, actor, origin, **options):
     _finish(cmd, job, options, done=lambda j: f"Synced {j.host.name}: {j.result}")
 
 
+def export(cmd, host, container, checkpoint, actor, origin, **options):
+    job = services.request_export(actor, host, container, checkpoint, origin=origin)
+    _finish(cmd, job, options, done=lambda j: (
+        f"Exported {j.checkpoint_name} to the store as {j.result.get('archive')} "
+        f"({size(j.result.get('archive_size'))}, sha256 {j.result.get('sha256')})"))
+
+
+def _phases(job):
+    return ", ".join(f"{p['name']} {p['seconds']:.2f} s" for p in job.phases if p.get("seconds") is not None)
+
+
+def _show_preflight(cmd, host, container, to):
+    source = lookup.get_host(host)
+    target = lookup.get_host(to) if to else source
+    for check in services.migration_preflight(lookup.get_container(source, container), target):
+        cmd.say(f"  pre-flight {check.name:<12} {check.level:<7} {check.message}")
+
+
+def clone(cmd, host, container, checkpoint, to, name, actor, origin, **options):
+    _show_preflight(cmd, host, container, to)
+    job = services.request_clone(actor, host, container, checkpoint, to=to, name=name, origin=origin)
+    _finish(cmd, job, options, done=lambda j: (
+        f"Cloned {j.container_name} as {j.result.get('target_container')} on "
+        f"{j.result.get('target_host') or j.host.name} ({_phases(j)})"))
+
+
+def migrate(cmd, host, container, to, keep_source, name, actor, origin, **options):
+    _show_preflight(cmd, host, container, to)
+    job = services.request_migrate(actor, host, container, to=to, keep_source=keep_source, name=name,
+                                   origin=origin)
+    _finish(cmd, job, options, done=lambda j: (
+        f"Migrated {j.container_name} to {j.target_host.name} as {j.result.get('target_container')}; "
+        f"downtime {j.result.get('downtime_seconds')} s ({_phases(j)}); source "
+        f"{'removed' if j.result.get('source_removed') else 'kept (stopped)'}"))
+
+
+def preflight(cmd, host, container, to, **_):
+    _show_preflight(cmd, host, container, to)
+
+
+def _host_action(fn, verb):
+    def handler(cmd, host, actor, origin, **_):
+        fn(actor, host, origin=origin)
+        cmd.say(f"Host {host} {verb}")
+    return handler
+
+
 _json = _arg("--json", action="store_true", help="machine-readable output")
 SPECS = [
     Spec("worker", "run the worker of one Docker host (consumes only that host's queue)", worker, [
@@ -227,5 +274,27 @@ SPECS = [
         _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
     ], acts=True),
     Spec("sync", "refresh a host's container inventory now", sync, [_arg("host")], acts=True),
+    Spec("export", "archive a checkpoint into Cryo's checkpoint store (tar + zstd, with its sha256)", export, [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
+    ], acts=True),
+    Spec("clone", "restore a checkpoint as a new container, here or on another host", clone, [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
+        _arg("--to", default=None, metavar="HOST", help="target host (default: the same host)"),
+        _arg("--name", default=None, help="name of the new container"),
+    ], acts=True),
+    Spec("migrate", "move a running container to another host (checkpoint, transfer, restore)", migrate, [
+        _arg("host"), _arg("container", help="name or id"), _arg("--to", required=True, metavar="HOST"),
+        _arg("--keep-source", action="store_true", help="keep the (stopped) source container"),
+        _arg("--name", default=None, help="name on the target (default: the same name)"),
+    ], acts=True),
+    Spec("preflight", "show the checks a clone or migration to a host would pass through", preflight, [
+        _arg("host"), _arg("container"), _arg("--to", default=None, metavar="HOST"),
+    ]),
+    Spec("drain", "stop sending new jobs to a host (admin)", _host_action(services.drain_host, "drained"),
+         [_arg("host")], acts=True),
+    Spec("enable", "accept new jobs on a drained host again (admin)", _host_action(services.enable_host, "enabled"),
+         [_arg("host")], acts=True),
+    Spec("remove", "remove a host whose worker is stopped; its history stays (admin)",
+         _host_action(services.remove_host, "removed"), [_arg("host")], acts=True),
 ]
 BY_NAME = {spec.name: spec for spec in SPECS}

@@ -29,8 +29,21 @@ def validate_host_name(value):
         )
 
 
+class HostQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(removed_at__isnull=True)
+
+
+class ActiveHostManager(models.Manager.from_queryset(HostQuerySet)):
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_at__isnull=True)
+
+
 class Host(models.Model):
-    """A Docker engine, served by exactly one Cryo worker that consumes the host's own queue."""
+    """A Docker engine, served by exactly one Cryo worker that consumes the host's own queue.
+
+    A removed host keeps its row (its jobs and audit history point to it) but disappears from every list.
+    """
 
     class Status(models.TextChoices):
         ONLINE = "online", "Online"
@@ -63,13 +76,19 @@ class Host(models.Model):
     docker_root_dir = models.CharField(max_length=255, blank=True)
     free_bytes = models.BigIntegerField(null=True, blank=True, help_text="Free space under DockerRootDir")
     containers_running = models.PositiveIntegerField(default=0)
+    images = models.JSONField(default=list, blank=True, help_text="Image ids and tags on the engine, as last synced")
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     operator_groups = models.ManyToManyField(
         Group, blank=True, related_name="operated_hosts", help_text="Teams allowed to operate this host"
     )
 
+    objects = ActiveHostManager()
+    all_objects = HostQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
+        base_manager_name = "all_objects"
 
     def __str__(self):
         return self.name
@@ -134,3 +153,11 @@ class Host(models.Model):
 
     def cpu_flag_set(self):
         return set(self.cpu_flags.split())
+
+    def has_image(self, image_id="", name=""):
+        for image in self.images or []:
+            if image_id and image.get("id") == image_id:
+                return True
+            if name and name in (image.get("tags") or []):
+                return True
+        return False

@@ -95,3 +95,73 @@ def request_sync(actor, host_name, *, origin):
     if host.effective_status == host.Status.OFFLINE:
         raise InvalidRequest(host.refusal() or f"host {host.name} is offline")
     return submit(actor=actor, kind=Job.Kind.SYNC, host=host, origin=origin)
+
+
+def _target(host, to_name):
+    return host if not to_name or to_name == host.name else lookup.get_host(to_name)
+
+
+def _refuse_on_errors(checks, what):
+    errors = [c.message for c in checks if not c.ok]
+    if errors:
+        raise InvalidRequest(f"{what} refused: " + "; ".join(errors))
+
+
+def request_export(actor, host_name, container_ref, checkpoint_name, *, origin):
+    host = lookup.get_host(host_name)
+    access.require_operate(actor, Job.Kind.EXPORT, origin, host, container_name=str(container_ref),
+                           checkpoint_name=checkpoint_name)
+    container = lookup.get_container(host, container_ref)
+    checkpoint = lookup.get_checkpoint(container, _checked_name(checkpoint_name))
+    _ready(host)
+    return submit(actor=actor, kind=Job.Kind.EXPORT, host=host, origin=origin, container=container,
+                  checkpoint_name=checkpoint.name)
+
+
+def _checked_container_name(name):
+    if name and (len(name) > 200 or not CONTAINER_NAME_RE.match(name)):
+        raise InvalidRequest(f"{name!r} is not a valid container name: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
+    return name or ""
+
+
+CONTAINER_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+def request_clone(actor, host_name, container_ref, checkpoint_name, *, to=None, name=None, origin):
+    """Restore a checkpoint as a new container, on the same host or another."""
+    from .preflight import migration_preflight
+
+    host = lookup.get_host(host_name)
+    target = _target(host, to)
+    where = {"container_name": str(container_ref), "checkpoint_name": checkpoint_name, "target_host": target}
+    access.require_operate(actor, Job.Kind.CLONE, origin, host, **where)
+    access.require_operate(actor, Job.Kind.CLONE, origin, target, **where)
+    container = lookup.get_container(host, container_ref)
+    checkpoint = lookup.get_checkpoint(container, _checked_name(checkpoint_name))
+    name = _checked_container_name(name)
+    _refuse_on_errors(migration_preflight(container, target), "clone")
+    return submit(actor=actor, kind=Job.Kind.CLONE, host=host, target_host=target, origin=origin,
+                  container=container, checkpoint_name=checkpoint.name, params={"name": name, "to": target.name})
+
+
+def request_migrate(actor, host_name, container_ref, *, to, keep_source=False, name=None, origin):
+    """Checkpoint on the source, restore on the target, then remove (or keep) the source."""
+    from .preflight import migration_preflight
+
+    host = lookup.get_host(host_name)
+    target = lookup.get_host(to) if to else None
+    if target is None or target.pk == host.pk:
+        raise InvalidRequest("a migration needs a target host other than the source (--to HOST)")
+    where = {"container_name": str(container_ref), "target_host": target}
+    access.require_operate(actor, Job.Kind.MIGRATE, origin, host, **where)
+    access.require_operate(actor, Job.Kind.MIGRATE, origin, target, **where)
+    container = lookup.get_container(host, container_ref)
+    if not container.is_running:
+        raise InvalidRequest(f"container {container.name} on {host.name} is not running (state: {container.state}); "
+                             "only a running container can be migrated")
+    name = _checked_container_name(name)
+    _refuse_on_errors(migration_preflight(container, target), "migration")
+    checkpoint_name = suggest_checkpoint_name(f"{container.name}-migrate")
+    return submit(actor=actor, kind=Job.Kind.MIGRATE, host=host, target_host=target, origin=origin,
+                  container=container, checkpoint_name=checkpoint_name,
+                  params={"keep_source": bool(keep_source), "name": name, "to": target.name})

@@ -27,7 +27,7 @@ class WorkerContext:
     def host(self):
         from ..models import Host
 
-        return Host.objects.get(pk=self.host_id)
+        return Host.all_objects.get(pk=self.host_id)
 
 
 _current = None

@@ -44,9 +44,12 @@ class Heartbeat(threading.Thread):
             self.cached_host_facts = host_facts()
             self.last_host_facts = now
         found = {**self.cached_host_facts, **engine_facts.engine_facts(self.engine, with_host=False)}
-        host = Host.objects.filter(pk=self.ctx.host_id).first()
-        if host is None:  # removed or wiped: take the name again under a new row
-            host = Host.objects.filter(name=self.ctx.host_name).first() or Host(name=self.ctx.host_name)
+        host = Host.all_objects.filter(pk=self.ctx.host_id).first()
+        if host is None:  # wiped: take the name again under a new row
+            host = Host.all_objects.filter(name=self.ctx.host_name).first() or Host(name=self.ctx.host_name)
+        if host.removed_at:
+            log.error("host %s was removed by an admin; this worker takes no part until it is restarted", host.name)
+            return
         elif host.worker_id and host.worker_id != self.ctx.worker_id and not host.is_lost():
             log.error("another worker (%s) now serves host %s; this one stops taking part", host.worker_id, host.name)
             return
@@ -62,6 +65,7 @@ class Heartbeat(threading.Thread):
                     inventory.sync_all(host, self.engine)
                 except CryoError as exc:
                     log.warning("inventory sync of %s failed: %s", host.name, exc)
+
 
 
 class EventWatcher(threading.Thread):

@@ -73,7 +73,8 @@ def sync_all(host, engine):
     Container.objects.filter(host=host, engine_id__in=seen).update(last_synced=now)
     _sync_checkpoints(host, engine)
     running = sum(1 for item in summaries if item.get("State") == "running")
-    Host.objects.filter(pk=host.pk).update(containers_running=running)
+    images = [{"id": i["Id"], "tags": i.get("RepoTags") or []} for i in engine.images()]
+    Host.all_objects.filter(pk=host.pk).update(containers_running=running, images=images)
     return {"containers": len(seen), "added": added, "changed": changed, "gone": len(gone), "running": running}
 
 
@@ -87,7 +88,7 @@ def sync_container(host, engine, engine_id):
         return None
     row = _upsert(host, engine_id, fields, now)
     running = Container.objects.present().filter(host=host, state="running").count()
-    Host.objects.filter(pk=host.pk).update(containers_running=running)
+    Host.all_objects.filter(pk=host.pk).update(containers_running=running)
     return row
 
 

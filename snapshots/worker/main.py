@@ -53,7 +53,7 @@ def run_worker(host_name, *, docker_url=None, token=None, concurrency=2, logleve
         ])
     finally:
         stop.set()
-        Host.objects.filter(pk=ctx.host_id, worker_id=worker_id).update(
+        Host.all_objects.filter(pk=ctx.host_id, worker_id=worker_id).update(
             status=Host.Status.OFFLINE, status_reason="its worker stopped", last_seen=timezone.now(), worker_id=""
         )
 

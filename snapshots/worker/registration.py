@@ -56,7 +56,7 @@ def enroll(name, engine, worker_id, token):
     check_token(token)
     found = engine_facts.engine_facts(engine)
     with transaction.atomic():
-        host = Host.objects.select_for_update().filter(name=name).first()
+        host = Host.all_objects.select_for_update().filter(name=name).first()
         if host is not None and host.worker_id and host.worker_id != worker_id and not host.is_lost():
             alive = _pid_alive(host.worker_id)
             if alive is not False:
@@ -67,6 +67,7 @@ def enroll(name, engine, worker_id, token):
         if host is None:
             host = Host(name=name)
             host.full_clean(exclude=["operator_groups"])
+        host.removed_at = None  # a worker presenting the token brings a removed host back
         return apply_facts(host, found, engine.url, worker_id)
 
 

@@ -1,0 +1,141 @@
+"""Checkpoint archives: a tar of the checkpoint's files, compressed with zstd, with the sha256 of the result.
+
+Unpacking verifies as it goes and refuses anything but plain files and directories that stay inside the
+target: absolute paths, `..`, links, devices and fifos are refused before a byte of them is written, a
+truncated stream fails, and a checksum that does not match removes what was extracted.
+"""
+import hashlib
+import os
+import shutil
+import stat
+import tarfile
+from pathlib import Path
+
+import zstandard
+
+from .errors import ArchiveRejected
+
+CHUNK = 1 << 20
+ZSTD_LEVEL = 1  # CRIU images are mostly memory pages: level 1 keeps compression well ahead of the disk
+
+
+class HashingWriter:
+    def __init__(self, raw):
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data):
+        self.sha.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self):
+        if hasattr(self.raw, "flush"):
+            self.raw.flush()
+
+
+class HashingReader:
+    def __init__(self, raw):
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n=-1):
+        data = self.raw.read(n)
+        self.sha.update(data)
+        self.size += len(data)
+        return data
+
+    def drain(self):
+        while self.read(CHUNK):
+            pass
+
+
+def pack(source_dir, out):
+    """Write source_dir as tar+zstd to the binary file `out`; returns (sha256 hex, compressed bytes)."""
+    source_dir = Path(source_dir)
+    if not source_dir.is_dir():
+        raise ArchiveRejected(f"nothing to archive: {source_dir} does not exist")
+    writer = HashingWriter(out)
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1)
+    with compressor.stream_writer(writer, closefd=False) as zout:
+        with tarfile.open(fileobj=zout, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for path in sorted(source_dir.rglob("*")):
+                mode = path.lstat().st_mode
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    continue  # CRIU writes plain files only; nothing else belongs in an archive
+                tar.add(path, arcname=str(path.relative_to(source_dir)), recursive=False)
+    writer.flush()
+    return writer.sha.hexdigest(), writer.size
+
+
+def pack_stream(chunks, out):
+    """Compress an iterable of byte chunks (an image tarball from the engine) to `out`."""
+    writer = HashingWriter(out)
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1)
+    with compressor.stream_writer(writer, closefd=False) as zout:
+        for chunk in chunks:
+            zout.write(chunk)
+    writer.flush()
+    return writer.sha.hexdigest(), writer.size
+
+
+def _safe_member(member, target):
+    name = member.name
+    if not name or name.startswith("/") or "\\" in name:
+        raise ArchiveRejected(f"archive member {name!r} has an absolute or odd path; refused")
+    parts = Path(name).parts
+    if ".." in parts:
+        raise ArchiveRejected(f"archive member {name!r} climbs out of its directory with '..'; refused")
+    if not (member.isreg() or member.isdir()):
+        kind = "a link" if (member.issym() or member.islnk()) else "a device or special file"
+        raise ArchiveRejected(f"archive member {name!r} is {kind}; only plain files and directories are accepted")
+    dest = (target / name).resolve()
+    if dest != target and target not in dest.parents:
+        raise ArchiveRejected(f"archive member {name!r} would land outside its target; refused")
+    return dest
+
+
+def unpack(src, target_dir, *, expected_sha256, max_bytes=None):
+    """Extract a tar+zstd stream into target_dir (which must not exist yet), verifying everything.
+
+    On any problem the partly written target_dir is removed and ArchiveRejected says why.
+    """
+    target = Path(target_dir)
+    if target.exists():
+        raise ArchiveRejected(f"{target} already exists; refusing to mix an archive into it")
+    target.mkdir(parents=True, mode=0o700)
+    target = target.resolve()
+    reader = HashingReader(src)
+    written = 0
+    try:
+        dctx = zstandard.ZstdDecompressor()
+        with dctx.stream_reader(reader, read_across_frames=True, closefd=False) as zin:
+            with tarfile.open(fileobj=zin, mode="r|") as tar:
+                for member in tar:
+                    dest = _safe_member(member, target)
+                    if member.isdir():
+                        dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+                        continue
+                    written += member.size
+                    if max_bytes is not None and written > max_bytes:
+                        raise ArchiveRejected(f"archive unpacks to more than {max_bytes} bytes; refused")
+                    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                    with os.fdopen(fd, "wb") as fh, tar.extractfile(member) as data:
+                        shutil.copyfileobj(data, fh, CHUNK)
+            reader.drain()
+    except ArchiveRejected:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError) as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise ArchiveRejected(f"the archive is damaged or truncated ({exc}); nothing was restored") from exc
+    if reader.sha.hexdigest() != expected_sha256:
+        shutil.rmtree(target, ignore_errors=True)
+        raise ArchiveRejected(
+            f"the archive's sha256 is {reader.sha.hexdigest()}, not the {expected_sha256} recorded when it was "
+            "made: it was changed or damaged in the store; nothing was restored"
+        )
+    return {"bytes": written, "archive_bytes": reader.size}
