@@ -1,0 +1,81 @@
+import json
+
+import pytest
+from django.utils import timezone
+
+from snapshots.models import Job
+
+from .conftest import count_queries, finish, grow, htmx
+
+pytestmark = pytest.mark.django_db
+
+
+def running(job, phase="checkpoint"):
+    now = timezone.now()
+    phases = [{"name": phase, "host": "alpha", "started": now.isoformat(), "seconds": None}]
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=now, phase=phase, phases=phases)
+    job.refresh_from_db()
+    return job
+
+
+def test_it_shows_who_when_and_from_where(as_vic, fleet):
+    job = fleet.checkpoint_job(name="shown-1")
+    content = as_vic.get(f"/jobs/{job.id}/").content.decode()
+    assert "ada" in content and "10.0.0.9" in content and job.request_id in content and "shown-1" in content
+    assert "Queued" in content and "waiting for the worker of alpha" in content
+
+
+def test_a_running_job_shows_its_phase_and_polls_every_second(as_vic, fleet):
+    job = running(fleet.checkpoint_job())
+    content = as_vic.get(f"/jobs/{job.id}/").content.decode()
+    assert 'hx-trigger="every 1s"' in content and "checkpoint · running for" in content
+    assert "<em>in progress</em>" in content
+
+
+def test_the_poll_gets_200_while_running(as_vic, fleet):
+    job = running(fleet.checkpoint_job())
+    response = as_vic.get(f"/jobs/{job.id}/", **htmx("job-live"))
+    assert response.status_code == 200 and 'id="job-live"' in response.content.decode()
+
+
+def test_the_poll_gets_286_with_the_final_state_once_the_job_is_over(as_vic, fleet):
+    job = finish(fleet.checkpoint_job())
+    response = as_vic.get(f"/jobs/{job.id}/", **htmx("job-live"))
+    assert response.status_code == 286
+    content = response.content.decode()
+    assert "Succeeded" in content and "every 1s" not in content
+
+
+def test_a_failed_job_shows_its_error(as_vic, fleet):
+    job = finish(fleet.checkpoint_job(), Job.State.FAILED, error="CRIU failed: can't dump ghost file")
+    content = as_vic.get(f"/jobs/{job.id}/").content.decode()
+    assert "CRIU failed: can&#x27;t dump ghost file" in content
+
+
+def test_the_row_poll_stops_with_286_and_tells_the_requester(as_ada, fleet):
+    job = fleet.checkpoint_job()
+    assert as_ada.get(f"/jobs/{job.id}/row/").status_code == 200
+    finish(job, Job.State.FAILED, error="boom")
+    response = as_ada.get(f"/jobs/{job.id}/row/")
+    assert response.status_code == 286
+    events = json.loads(response["HX-Trigger"])
+    assert events["cryo:notify"] == {"level": "error", "text": "Failed: checkpoint alpha/web-1 checkpoint "
+                                     f"{job.checkpoint_name}: boom"}
+    assert events["cryo:jobs-changed"]["state"] == "failed"
+
+
+def test_other_people_watching_get_no_notification(as_vic, fleet):
+    job = finish(fleet.checkpoint_job())
+    events = json.loads(as_vic.get(f"/jobs/{job.id}/row/")["HX-Trigger"])
+    assert "cryo:notify" not in events and "cryo:jobs-changed" in events
+
+
+def test_an_unknown_job_is_404(as_vic, fleet):
+    assert as_vic.get("/jobs/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_its_query_count_does_not_grow_with_the_data(as_vic, fleet):
+    job = running(fleet.checkpoint_job())
+    small = count_queries(as_vic, f"/jobs/{job.id}/")
+    grow(fleet, jobs=150)
+    assert count_queries(as_vic, f"/jobs/{job.id}/") == small <= 5
