@@ -40,5 +40,5 @@ if [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; then
     DATABASE_URL="$pg_url" run_suite "PostgreSQL" "$@"
     (unset DATABASE_URL; run_suite "SQLite" "$@")
 else
-    run_suite "${DATABASE_URL:+PostgreSQL}${DATABASE_URL:-SQLite}" "$@"
+    if [[ -n ${DATABASE_URL:-} ]]; then run_suite "DATABASE_URL" "$@"; else run_suite "SQLite" "$@"; fi
 fi
