@@ -4,9 +4,10 @@
 
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
-  var current = (document.cookie.match(/(?:^|;\s*)tz=([^;]*)/) || [])[1];
-  if (zone && decodeURIComponent(current || "") !== zone) {
-    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+  var current = (document.cookie.match(/(?:^|;\s*)tz=([^;]*)/) || [])[1] || "";
+  if (/^[A-Za-z0-9_+\-\/]+$/.test(zone) && current !== zone) {
+    // IANA names are plain cookie characters; the server reads the value as it is.
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
   }
 
   function notify(level, text) {
