@@ -8,7 +8,9 @@ import hashlib
 import os
 import shutil
 import stat
+import queue
 import tarfile
+import threading
 from pathlib import Path
 
 import zstandard
@@ -52,6 +54,52 @@ class HashingReader:
             pass
 
 
+class _Writer:
+    """Writes file contents on a second thread, so disk writes overlap decompression and hashing."""
+
+    def __init__(self):
+        self.queue = queue.Queue(maxsize=8)
+        self.error = None
+        self.thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            fd, chunk = item
+            try:
+                if chunk is None:
+                    os.close(fd)
+                elif self.error is None:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view):]
+            except OSError as exc:
+                self.error = self.error or exc
+
+    def copy(self, data, fd):
+        try:
+            while chunk := data.read(CHUNK):
+                if self.error:
+                    raise self.error
+                self.queue.put((fd, chunk))
+        finally:
+            self.queue.put((fd, None))
+
+    def finish(self):
+        self.queue.put(None)
+        self.thread.join()
+        if self.error:
+            raise self.error
+
+    def abort(self):
+        self.error = self.error or OSError("aborted")
+        self.queue.put(None)
+        self.thread.join()
+
+
 def pack(source_dir, out):
     """Write source_dir as tar+zstd to the binary file `out`; returns (sha256 hex, compressed bytes)."""
     source_dir = Path(source_dir)
@@ -60,7 +108,7 @@ def pack(source_dir, out):
     writer = HashingWriter(out)
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1)
     with compressor.stream_writer(writer, closefd=False) as zout:
-        with tarfile.open(fileobj=zout, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        with tarfile.open(fileobj=zout, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
             for path in sorted(source_dir.rglob("*")):
                 mode = path.lstat().st_mode
                 if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
@@ -109,10 +157,11 @@ def unpack(src, target_dir, *, expected_sha256, max_bytes=None):
     target = target.resolve()
     reader = HashingReader(src)
     written = 0
+    writer = _Writer()
     try:
         dctx = zstandard.ZstdDecompressor()
         with dctx.stream_reader(reader, read_across_frames=True, closefd=False) as zin:
-            with tarfile.open(fileobj=zin, mode="r|") as tar:
+            with tarfile.open(fileobj=zin, mode="r|", bufsize=CHUNK) as tar:
                 for member in tar:
                     dest = _safe_member(member, target)
                     if member.isdir():
@@ -123,13 +172,16 @@ def unpack(src, target_dir, *, expected_sha256, max_bytes=None):
                         raise ArchiveRejected(f"archive unpacks to more than {max_bytes} bytes; refused")
                     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-                    with os.fdopen(fd, "wb") as fh, tar.extractfile(member) as data:
-                        shutil.copyfileobj(data, fh, CHUNK)
+                    with tar.extractfile(member) as data:
+                        writer.copy(data, fd)
             reader.drain()
+        writer.finish()
     except ArchiveRejected:
+        writer.abort()
         shutil.rmtree(target, ignore_errors=True)
         raise
     except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError) as exc:
+        writer.abort()
         shutil.rmtree(target, ignore_errors=True)
         raise ArchiveRejected(f"the archive is damaged or truncated ({exc}); nothing was restored") from exc
     if reader.sha.hexdigest() != expected_sha256:
