@@ -6,9 +6,9 @@ from django.utils import timezone
 def table(out, headers, rows):
     rows = [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    out.write("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip())
+    out.write("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in rows:
-        out.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 def dump_json(out, data):

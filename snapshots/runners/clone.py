@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ..engine import directory_size
 from ..errors import ContainerNotRunning, CryoError
-from ..lifecycle import HANDED_OFF, hand_off
+from ..lifecycle import hand_off
 from ..models import Checkpoint, Host
 from ..worker import inventory
 from . import transfer

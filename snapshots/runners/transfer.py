@@ -14,7 +14,8 @@ def export_checkpoint(run, host, container, checkpoint_name):
     """Archive a checkpoint into the store (reusing an earlier archive of it); returns its facts."""
     checkpoint = Checkpoint.objects.filter(container=container, name=checkpoint_name).exclude(status="deleted").first()
     if checkpoint and checkpoint.archive and checkpoint.archive_sha256 and store.exists(checkpoint.archive):
-        return {"archive": checkpoint.archive, "sha256": checkpoint.archive_sha256, "archive_size": checkpoint.archive_size}
+        return {"archive": checkpoint.archive, "sha256": checkpoint.archive_sha256,
+                "archive_size": checkpoint.archive_size}
     source = run.engine.checkpoint_dir(host.docker_root_dir, container.engine_id, checkpoint_name)
     name = store.checkpoint_archive_name(host.name, container.engine_id, checkpoint_name, run.job.id)
     with store.open_write(name) as out:

@@ -57,7 +57,8 @@ def role_name(user):
 
 def deny(user, action, origin, *, host=None, container_name="", checkpoint_name="", target_host=None, why=""):
     """Audit a refused attempt and raise AccessDenied."""
-    message = why or f"{audit.actor_name(user)} may not {action.replace('_', ' ')} on host {getattr(host, 'name', host)}"
+    verb = action.replace("_", " ")
+    message = why or f"{audit.actor_name(user)} may not {verb} on host {getattr(host, 'name', host)}"
     with transaction.atomic():
         audit.record(
             actor=user, action=action, outcome="denied", origin=origin, host=host, container_name=container_name,
@@ -73,4 +74,5 @@ def require_operate(user, action, origin, host, **where):
 
 def require_admin(user, action, origin, host=None, **where):
     if not is_admin(user):
-        deny(user, action, origin, host=host, why=f"only an admin may {action.replace('.', ' ').replace('_', ' ')}", **where)
+        verb = action.replace(".", " ").replace("_", " ")
+        deny(user, action, origin, host=host, why=f"only an admin may {verb}", **where)

@@ -67,4 +67,5 @@ def send(job_id, queue, expires_at, step="run"):
         log.exception("cannot send job %s to %s", job_id, queue)
         from ..lifecycle import fail_unstarted
 
-        fail_unstarted(job_id, f"could not send the job to the broker ({settings.CELERY_BROKER_URL.split('@')[-1]}): {exc}")
+        broker = settings.CELERY_BROKER_URL.split("@")[-1]
+        fail_unstarted(job_id, f"could not send the job to the broker ({broker}): {exc}")

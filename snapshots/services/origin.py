@@ -20,7 +20,8 @@ class Origin:
 
     @classmethod
     def web(cls, request):
-        return cls(source=request.META.get("REMOTE_ADDR", "") or "web", request_id=getattr(request, "request_id", "") or uuid.uuid4().hex)
+        request_id = getattr(request, "request_id", "") or uuid.uuid4().hex
+        return cls(source=request.META.get("REMOTE_ADDR", "") or "web", request_id=request_id)
 
     @classmethod
     def system(cls, what="worker"):

@@ -1,11 +1,9 @@
 """`cryo worker`: serve one Docker host: enroll it, keep it fresh, and run the jobs of its queue only."""
 import logging
-import os
 import socket
 import threading
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from .. import reconcile as reconciliation

@@ -77,7 +77,8 @@ def test_an_offline_host_is_refused_up_front_with_how_to_start_its_worker(people
 
 def test_a_host_without_experimental_docker_or_criu_is_refused_with_the_reason(people, origin):
     running_container(people.grant(online_host("h1", experimental=False, criu_ok=False, criu_message="no criu")))
-    with pytest.raises(services.requests.InvalidRequest, match="not experimental.*CRIU is missing or `criu check` fails"):
+    with pytest.raises(services.requests.InvalidRequest,
+                       match="not experimental.*CRIU is missing or `criu check` fails"):
         services.request_checkpoint(people.otto, "h1", "web", origin=origin)
 
 
