@@ -20,7 +20,8 @@ def _events(request):
 @viewer_required
 def audit(request):
     form, events = _events(request)
-    page = keyset_page(events, time_field="at", before=request.GET.get("before", ""), after=request.GET.get("after", ""))
+    page = keyset_page(events, time_field="at", before=request.GET.get("before", ""),
+                       after=request.GET.get("after", ""))
     context = {"form": form, "page": page, "known_actions": KNOWN_ACTIONS, "export_query": _filters_query(request)}
     return render_page(request, "audit/list.html", context, parts={"audit-table": "audit/_table.html"})
 

@@ -8,4 +8,5 @@ from .render import render_page
 @require_GET
 @viewer_required
 def overview(request):
-    return render_page(request, "overview/page.html", queries.overview(), parts={"hosts-health": "overview/_hosts.html"})
+    parts = {"hosts-health": "overview/_hosts.html"}
+    return render_page(request, "overview/page.html", queries.overview(), parts=parts)

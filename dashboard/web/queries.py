@@ -8,6 +8,7 @@ from snapshots.models import Checkpoint, Container, Host, Job
 
 RECENT_JOBS = 15
 CONTAINER_JOBS = 20
+CONTAINER_CHECKPOINTS = 100
 SEARCH_LIMIT = 50
 
 # Sort keys a person may pick on a host's container table, mapped to columns (name breaks ties).
@@ -62,8 +63,10 @@ def host_containers(host, *, sort="name", include_gone=False):
 
 
 def container_page(container):
+    live = container.checkpoints.exclude(status=Checkpoint.Status.DELETED).order_by("-created_at")
     return {
-        "checkpoints": list(container.checkpoints.exclude(status=Checkpoint.Status.DELETED).order_by("-created_at")),
+        "checkpoints": list(live[:CONTAINER_CHECKPOINTS]),
+        "checkpoints_limit": CONTAINER_CHECKPOINTS,
         "jobs": list(jobs().filter(container=container).order_by("-created_at")[:CONTAINER_JOBS]),
     }
 

@@ -115,22 +115,28 @@ def grow(fleet, *, containers=60, jobs=80, checkpoints_each=3):
 
     now = timezone.now()
     made = Container.objects.bulk_create(
-        Container(host=fleet.alpha, name=f"bulk-{i:03d}", engine_id=f"{i + 1000:064x}", image="busybox", state="running")
+        Container(host=fleet.alpha, name=f"bulk-{i:03d}", engine_id=f"{i + 1000:064x}", image="busybox",
+                  state="running")
         for i in range(containers)
     )
     Checkpoint.objects.bulk_create(
-        Checkpoint(container=c, name=f"cp-{j}", exit=False, created_by_name="ada", created_at=now - timedelta(hours=j))
+        Checkpoint(container=c, name=f"cp-{j}", exit=False, created_by_name="ada",
+                   created_at=now - timedelta(hours=j))
         for c in made for j in range(checkpoints_each)
     )
+
+    def finished(i):
+        container = made[i % len(made)]
+        failed = i % 7 == 0
+        return Job(kind=Job.Kind.CHECKPOINT, state=Job.State.FAILED if failed else Job.State.SUCCEEDED,
+                   host=fleet.alpha, container=container, container_name=container.name, checkpoint_name=f"cp-{i}",
+                   requested_by_name="ada", created_at=now - timedelta(minutes=i), error="boom" if failed else "")
+
+    Job.objects.bulk_create(finished(i) for i in range(jobs))
     Job.objects.bulk_create(
-        Job(kind=Job.Kind.CHECKPOINT, state=Job.State.FAILED if i % 7 == 0 else Job.State.SUCCEEDED,
-            host=fleet.alpha if i % 2 else fleet.beta, container=made[i % len(made)], container_name=made[i % len(made)].name,
-            checkpoint_name=f"cp-{i}", requested_by_name="ada", created_at=now - timedelta(minutes=i), error="boom" if i % 7 == 0 else "")
-        for i in range(jobs)
-    )
-    Job.objects.bulk_create(
-        Job(kind=Job.Kind.RESTORE, state=Job.State.RUNNING, host=fleet.alpha, container=made[i], container_name=made[i].name,
-            requested_by_name="otto", created_at=now - timedelta(seconds=i), started_at=now, phase="restore")
+        Job(kind=Job.Kind.RESTORE, state=Job.State.RUNNING, host=fleet.alpha, container=made[i],
+            container_name=made[i].name, requested_by_name="otto", created_at=now - timedelta(seconds=i),
+            started_at=now, phase="restore")
         for i in range(5)
     )
     AuditEvent.objects.bulk_create(

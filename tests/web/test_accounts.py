@@ -42,7 +42,8 @@ def test_signing_out_ends_the_session(as_vic):
 
 def test_a_person_changes_their_password(as_vic, people):
     response = as_vic.post(reverse("password_change"), {
-        "old_password": "vic-password-1", "new_password1": "a-new-long-passphrase-9", "new_password2": "a-new-long-passphrase-9",
+        "old_password": "vic-password-1",
+        "new_password1": "a-new-long-passphrase-9", "new_password2": "a-new-long-passphrase-9",
     })
     assert response.status_code == 302 and response.url == reverse("password_change_done")
     people.vic.refresh_from_db()

@@ -111,6 +111,6 @@ def test_the_csrf_token_in_the_htmx_header_is_accepted(people, fleet):
     strict.force_login(people.otto)
     page = strict.get(f"/containers/{fleet.web.pk}/")
     token = page.cookies["csrftoken"].value
-    assert f'"X-CSRFToken": "' in page.content.decode()
+    assert '"X-CSRFToken": "' in page.content.decode()
     response = strict.post(url(fleet.web), {"name": "web-1-g"}, HTTP_X_CSRFTOKEN=token, **HTMX)
     assert response.status_code == 200 and Job.objects.count() == 1

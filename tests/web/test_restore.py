@@ -17,7 +17,8 @@ def test_an_operator_restores_a_stopped_container_from_a_checkpoint(as_otto, fle
     response = as_otto.post(url(fleet.db), {"checkpoint": "db-1-frozen"}, **HTMX)
     assert response.status_code == 200
     job = Job.objects.get()
-    assert (job.kind, job.checkpoint_name, job.container, job.requested_by_name) == ("restore", "db-1-frozen", fleet.db, "otto")
+    assert (job.kind, job.checkpoint_name, job.container, job.requested_by_name) == (
+        "restore", "db-1-frozen", fleet.db, "otto")
     assert 'id="restore-panel"' in response.content.decode()
     assert json.loads(response["HX-Trigger"])["cryo:notify"]["level"] == "success"
 

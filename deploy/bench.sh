@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `make bench`: run Cryo's benchmarks (bench/run.py); results go to bench/results/ with the machine's facts.
+#   bash deploy/bench.sh              every benchmark
+#   bash deploy/bench.sh dashboard    only the dashboard one
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash deploy/python-env.sh
+exec .venv/bin/python bench/run.py "$@"
