@@ -47,7 +47,7 @@ def _json(queryset):
     yield "[\n"
     first = True
     for row in _rows(queryset):
-        yield ("" if first else ",\n") + json.dumps(dict(zip(COLUMNS, row)), default=str)
+        yield ("" if first else ",\n") + json.dumps(dict(zip(COLUMNS, row, strict=True)), default=str)
         first = False
     yield "\n]\n"
 
