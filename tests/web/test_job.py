@@ -79,3 +79,11 @@ def test_its_query_count_does_not_grow_with_the_data(as_vic, fleet):
     small = count_queries(as_vic, f"/jobs/{job.id}/")
     grow(fleet, jobs=150)
     assert count_queries(as_vic, f"/jobs/{job.id}/") == small <= 5
+
+
+def test_without_javascript_a_running_job_page_refreshes_itself(as_vic, fleet):
+    job = running(fleet.checkpoint_job())
+    content = as_vic.get(f"/jobs/{job.id}/").content.decode()
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in content
+    finish(job)
+    assert "http-equiv" not in as_vic.get(f"/jobs/{job.id}/").content.decode()
