@@ -5,13 +5,15 @@ from django.views.decorators.http import require_GET
 
 from . import queries
 from .access import can_operate, get_container_for_viewer, viewer_required
-from .forms import CheckpointForm, RestoreForm
+from .forms import CheckpointForm, CloneForm, MigrateForm, RestoreForm
 from .render import render_page
 
 PARTS = {
     "container-live": "containers/_live.html",
     "checkpoint-panel": "containers/_checkpoint_form.html",
     "restore-panel": "containers/_restore_form.html",
+    "clone-panel": "containers/_clone_form.html",
+    "migrate-panel": "containers/_migrate_form.html",
 }
 # After a job ends, the worker refreshes the container's row; the page keeps looking for that long.
 SETTLE = timedelta(seconds=10)
@@ -21,7 +23,11 @@ def page_context(request, container, *, checkpoint_form=None, restore_form=None)
     """Everything the container page shows; action views reuse it to show a refused form in place."""
     data = queries.container_page(container)
     since = timezone.now() - SETTLE
+    operable = queries.operable_hosts(request.user) if can_operate(request, container.host) else []
     return {
+        "clone_form": CloneForm(checkpoints=data["checkpoints"], hosts=operable, source=container.host),
+        "migrate_form": MigrateForm(hosts=operable, source=container.host),
+        "targets": operable,
         "container": container,
         "host": container.host,
         "can_operate": can_operate(request, container.host),

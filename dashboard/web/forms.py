@@ -1,6 +1,7 @@
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils import timezone
 
 from snapshots.models import AuditEvent, Job
@@ -33,6 +34,36 @@ class RestoreForm(forms.Form):
     def __init__(self, *args, checkpoints=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["checkpoint"].choices = [(c.name, c.name) for c in checkpoints if c.is_present]
+
+
+class CloneForm(forms.Form):
+    checkpoint = forms.ChoiceField(label="Checkpoint to clone")
+    to = forms.ChoiceField(label="On host")
+    name = forms.CharField(
+        label="New container name", required=False, max_length=200,
+        validators=[RegexValidator(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", "Use letters, digits, '_', '.' and '-'.")],
+        help_text="Leave empty for <container>-clone-<time>.",
+    )
+
+    def __init__(self, *args, checkpoints=(), hosts=(), source=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["checkpoint"].choices = [(c.name, c.name) for c in checkpoints if c.is_present]
+        self.fields["to"].choices = [(h.name, h.name) for h in hosts]
+        if source is not None:
+            self.initial.setdefault("to", source.name)
+
+
+class MigrateForm(forms.Form):
+    to = forms.ChoiceField(label="To host")
+    keep_source = forms.BooleanField(
+        label="Keep the source", required=False, help_text="Keep the stopped source container after the move.",
+    )
+    checked = forms.CharField(required=False, widget=forms.HiddenInput,
+                              help_text="The host whose pre-flight the person saw; the move runs only for it")
+
+    def __init__(self, *args, hosts=(), source=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [(h.name, h.name) for h in hosts if source is None or h.pk != source.pk]
 
 
 class JobFilterForm(forms.Form):

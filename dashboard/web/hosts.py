@@ -4,7 +4,7 @@ from django.views.decorators.http import require_GET, require_POST
 from snapshots import services
 from snapshots.errors import CryoError
 from snapshots.models import Job
-from snapshots.services import Origin
+from snapshots.services import Origin, access
 
 from . import queries
 from .access import can_operate, get_host_for_operator, get_host_for_viewer, viewer_required
@@ -21,6 +21,7 @@ def _context(request, host):
     return {
         "host": host, "page": page, "sort": sort, "include_gone": include_gone,
         "can_operate": can_operate(request, host),
+        "is_admin": access.is_admin(request.user),
     }
 
 

@@ -71,6 +71,15 @@ def container_page(container):
     }
 
 
+def operable_hosts(user):
+    """Hosts the person may act on (targets of a clone or a migration)."""
+    from snapshots.services import access
+
+    hosts = Host.objects.order_by("name")
+    ids = access.operable_host_ids(user)
+    return list(hosts if ids is None else hosts.filter(pk__in=ids))
+
+
 def search_containers(text):
     text = text.strip().lstrip("/")
     if not text:

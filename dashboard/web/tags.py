@@ -64,3 +64,23 @@ def sort_header(context, key, label):
         '<th scope="col" aria-sort="{}"><a href="?{}">{} <span aria-hidden="true">{}</span></a></th>',
         state, query.urlencode(), label, arrow,
     )
+
+
+@register.filter
+def result_facts(result):
+    """A job's result as (label, value) pairs for people: plain values only, sizes and booleans readable."""
+    from django.template.defaultfilters import filesizeformat
+
+    facts = []
+    for key, value in (result or {}).items():
+        if key == "traceback" or isinstance(value, (dict, list)) or value in (None, ""):
+            continue
+        label = key.replace("_", " ")
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif key.endswith(("size", "bytes")) and isinstance(value, int):
+            value = filesizeformat(value)
+        elif key.endswith("seconds") and isinstance(value, (int, float)):
+            value = seconds(value)
+        facts.append((label.removesuffix(" seconds").removesuffix(" bytes"), value))
+    return facts

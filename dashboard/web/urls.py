@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import accounts, actions, audit, containers, hosts, jobs, overview, search
+from . import accounts, actions, audit, containers, host_admin, hosts, jobs, moves, overview, search
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -10,7 +10,12 @@ urlpatterns = [
     path("password/done/", accounts.password_change_done, name="password_change_done"),
     path("hosts/<str:name>/", hosts.host, name="host"),
     path("hosts/<str:name>/sync/", hosts.sync, name="host-sync"),
+    path("hosts/<str:name>/drain/", host_admin.host_action, {"action": "drain"}, name="host-drain"),
+    path("hosts/<str:name>/enable/", host_admin.host_action, {"action": "enable"}, name="host-enable"),
+    path("hosts/<str:name>/remove/", host_admin.host_action, {"action": "remove"}, name="host-remove"),
     path("containers/<int:pk>/", containers.container, name="container"),
+    path("containers/<int:pk>/clone/", moves.clone, name="container-clone"),
+    path("containers/<int:pk>/migrate/", moves.migrate, name="container-migrate"),
     path("containers/<int:pk>/checkpoint/", actions.checkpoint, name="container-checkpoint"),
     path("containers/<int:pk>/restore/", actions.restore, name="container-restore"),
     path("containers/<int:pk>/checkpoints/<str:name>/delete/", actions.delete_checkpoint, name="checkpoint-delete"),

@@ -90,8 +90,7 @@ def request_delete_checkpoint(actor, host_name, container_ref, checkpoint_name, 
 
 def request_sync(actor, host_name, *, origin):
     host = lookup.get_host(host_name)
-    if not access.can_view(actor):
-        access.deny(actor, Job.Kind.SYNC, origin, host=host)
+    access.require_operate(actor, Job.Kind.SYNC, origin, host)
     if host.effective_status == host.Status.OFFLINE:
         raise InvalidRequest(host.refusal() or f"host {host.name} is offline")
     return submit(actor=actor, kind=Job.Kind.SYNC, host=host, origin=origin)
