@@ -1,6 +1,9 @@
+from django.db import transaction
 from django.views.decorators.http import require_GET
 
 from snapshots.models import AuditEvent, Job
+from snapshots.services import Origin
+from snapshots.services import audit as audit_trail
 
 from . import exports
 from .access import viewer_required
@@ -29,8 +32,14 @@ def audit(request):
 @require_GET
 @viewer_required
 def audit_export(request, fmt):
-    _form, events = _events(request)
+    form, events = _events(request)
     events = events.order_by("-at", "-id")
+    with transaction.atomic():
+        exported = audit_trail.record(
+            actor=request.user, action="audit.export", outcome="succeeded", origin=Origin.web(request),
+            details={"format": fmt, "filters": {k: str(v) for k, v in form.filters().items()}},
+        )
+    events = events.exclude(pk=exported.pk)
     return exports.audit_csv(events) if fmt == "csv" else exports.audit_json(events)
 
 

@@ -36,11 +36,20 @@ def _batched(lines, size=500):
         yield "".join(batch)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """Text a spreadsheet would run as a formula (a container named "=cmd|..." say) is quoted with a '."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def _csv(queryset):
     writer = csv.writer(_Echo())
     yield writer.writerow(COLUMNS)
     for at, *rest, details in _rows(queryset):
-        yield writer.writerow([at, *rest, json.dumps(details, sort_keys=True) if details else ""])
+        yield writer.writerow([_cell(v) for v in (at, *rest, json.dumps(details, sort_keys=True) if details else "")])
 
 
 def _json(queryset):

@@ -93,3 +93,20 @@ def test_its_query_count_does_not_grow_with_the_data(as_vic, fleet):
     grow(fleet, jobs=150)
     assert count_queries(as_vic, "/audit/") == small <= 5
     assert count_queries(as_vic, "/audit/?actor=ada&outcome=succeeded&since=2020-01-01") == small
+
+
+def test_exporting_is_itself_audited_with_the_filters(as_vic, fleet):
+    b"".join(as_vic.get("/audit/export.json?actor=otto").streaming_content)
+    event = AuditEvent.objects.filter(action="audit.export").get()
+    assert (event.actor_name, event.outcome, event.details["format"]) == ("vic", "succeeded", "json")
+    assert event.details["filters"] == {"actor_name": "otto"}
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_are_quoted(as_vic, fleet):
+    from snapshots.services import audit as audit_trail
+
+    audit_trail.record(actor=None, action="checkpoint", outcome="failed", host="alpha",
+                       container_name="=HYPERLINK(\"http://x\")")
+    rows = list(csv.reader(io.StringIO(b"".join(as_vic.get("/audit/export.csv").streaming_content).decode())))
+    names = [row[rows[0].index("container_name")] for row in rows[1:]]
+    assert "'=HYPERLINK(\"http://x\")" in names and not any(n.startswith("=") for n in names)
