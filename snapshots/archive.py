@@ -5,12 +5,14 @@ target: absolute paths, `..`, links, devices and fifos are refused before a byte
 truncated stream fails, and a checksum that does not match removes what was extracted.
 """
 import hashlib
+import json
 import os
 import shutil
 import stat
 import queue
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import zstandard
@@ -145,10 +147,56 @@ def _safe_member(member, target):
     return dest
 
 
+class FollowReader:
+    """Reads an archive while its writer (another host's worker) is still writing it, through a shared store.
+
+    The writer closes the archive, then writes `<archive>.done` (JSON: sha256, size, timings) or
+    `<archive>.failed` (the reason). Reads block until data, the end, a failure, or `stall` seconds of silence.
+    """
+
+    def __init__(self, path, *, poll=0.005, stall=120):
+        self.path = Path(path)
+        self.poll = poll
+        self.stall = stall
+        self.fh = None
+        self.done = None
+
+    def _marker(self, kind):
+        marker = Path(f"{self.path}.{kind}")
+        return marker.read_text() if marker.exists() else None
+
+    def read(self, n=-1):
+        size = n if n and n > 0 else CHUNK
+        deadline = time.monotonic() + self.stall
+        while True:
+            if self.fh is None and self.path.exists():
+                self.fh = open(self.path, "rb")
+            if self.fh is not None:
+                data = self.fh.read(size)
+                if data:
+                    return data
+            done = self._marker("done")
+            if done is not None:
+                self.done = json.loads(done)
+                return self.fh.read(size) if self.fh is not None else b""
+            failed = self._marker("failed")
+            if failed is not None:
+                raise ArchiveRejected(f"the export on the source host failed: {failed.strip()}")
+            if time.monotonic() > deadline:
+                raise ArchiveRejected(f"the archive {self.path.name} stopped growing for {self.stall} s")
+            time.sleep(self.poll)
+
+    def close(self):
+        if self.fh is not None:
+            self.fh.close()
+
+
 def unpack(src, target_dir, *, expected_sha256, max_bytes=None):
     """Extract a tar+zstd stream into target_dir (which must not exist yet), verifying everything.
 
-    On any problem the partly written target_dir is removed and ArchiveRejected says why.
+    expected_sha256 may be a callable, asked once the whole stream was read (a followed archive's checksum
+    is known only when its writer is done). On any problem the partly written target_dir is removed and
+    ArchiveRejected says why.
     """
     target = Path(target_dir)
     if target.exists():
@@ -184,6 +232,8 @@ def unpack(src, target_dir, *, expected_sha256, max_bytes=None):
         writer.abort()
         shutil.rmtree(target, ignore_errors=True)
         raise ArchiveRejected(f"the archive is damaged or truncated ({exc}); nothing was restored") from exc
+    if callable(expected_sha256):
+        expected_sha256 = expected_sha256()
     if reader.sha.hexdigest() != expected_sha256:
         shutil.rmtree(target, ignore_errors=True)
         raise ArchiveRejected(

@@ -42,6 +42,14 @@ class Run:
             entry["seconds"] = round(time.monotonic() - t0, 3)
             Job.objects.filter(pk=self.job.pk).update(phases=self.job.phases)
 
+    def record_phase(self, entry, *, before=None):
+        """Add a phase timed elsewhere (by another host's worker), placed before the named phase."""
+        phases = list(self.job.phases)
+        index = next((i for i, p in enumerate(phases) if p["name"] == before), len(phases))
+        phases.insert(index, entry)
+        self.job.phases = phases
+        Job.objects.filter(pk=self.job.pk).update(phases=phases)
+
     def phase_seconds(self, name):
         return next((p["seconds"] for p in reversed(self.job.phases) if p["name"] == name), None)
 

@@ -39,4 +39,30 @@ def exists(name):
 
 
 def delete(name):
-    storage().delete(name)
+    """Remove an archive and its markers; a missing one is fine."""
+    store = storage()
+    for each in (name, f"{name}.done", f"{name}.failed"):
+        if store.exists(each):
+            store.delete(each)
+
+
+def can_follow():
+    """True when the store is a directory: a reader can follow an archive while it is being written."""
+    try:
+        storage().path("probe")
+        return True
+    except NotImplementedError:
+        return False
+
+
+def local_path(name):
+    return storage().path(name)
+
+
+def write_marker(name, kind, text):
+    """`<archive>.done` or `<archive>.failed`, written whole (temp file, then rename)."""
+    path = storage().path(f"{name}.{kind}")
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

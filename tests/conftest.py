@@ -1,9 +1,10 @@
 """Personas and real services for Cryo's tests.
 
 Personas: Ada is an admin; Otto operates the hosts granted to his team ("team-a"); Vic only views.
-The integration tier uses a test-owned Docker daemon (cryo-test-a), real worker processes, Redis and
-the test database; under CI a missing engine fails the run instead of skipping.
+The integration tiers use test-owned Docker daemons (cryo-test-a, cryo-test-b), a real worker process per
+host, Redis and the test database; under CI a missing engine fails the run instead of skipping.
 """
+import contextlib
 import os
 
 import pytest
@@ -19,10 +20,10 @@ from .harness.engine import in_ci, start_daemon, stop_daemon
 from .harness.workers import WorkerProcess, wait_until
 
 TOKEN = "test-enrollment-token"
-HOST_A = "test-a"
 # Several test runs can share a machine when each sets its own prefix, broker database and var dir.
 DAEMON_PREFIX = os.environ.get("CRYO_TEST_DAEMON_PREFIX", "cryo-test")
-DAEMON_A = f"{DAEMON_PREFIX}-a"
+HOST_A, DAEMON_A = "test-a", f"{DAEMON_PREFIX}-a"
+HOST_B, DAEMON_B = "test-b", f"{DAEMON_PREFIX}-b"
 
 
 # -- personas --------------------------------------------------------------------------------
@@ -66,36 +67,55 @@ def broker():
     return client
 
 
-@pytest.fixture(scope="session")
-def daemon_a():
-    daemon = start_daemon(DAEMON_A)
+def owned_daemon(name):
+    daemon = start_daemon(name)
     yield daemon
     daemon.remove_test_containers()
-    stop_daemon(DAEMON_A)
+    stop_daemon(name)
 
 
-def install_token(django_db_blocker):
-    with django_db_blocker.unblock():
+@pytest.fixture(scope="session")
+def daemon_a():
+    yield from owned_daemon(DAEMON_A)
+
+
+@pytest.fixture(scope="session")
+def daemon_b():
+    yield from owned_daemon(DAEMON_B)
+
+
+def install_token(django_db_blocker=None):
+    with django_db_blocker.unblock() if django_db_blocker else contextlib.nullcontext():
         EnrollmentToken.install(TOKEN, "tests")
 
 
-@pytest.fixture(scope="session")
-def worker_a(django_db_setup, django_db_blocker, broker, daemon_a):
+def session_worker(host, daemon, django_db_blocker):
     install_token(django_db_blocker)
-    worker = WorkerProcess(HOST_A, daemon_a.url, TOKEN).start()
+    worker = WorkerProcess(host, daemon.url, TOKEN).start()
     with django_db_blocker.unblock():
-        try:
-            wait_until(lambda: Host.objects.filter(name=HOST_A, worker_id__gt="").exists() or not worker.alive(),
-                       60, "worker test-a to enroll")
-        finally:
-            pass
-    assert worker.alive(), f"worker test-a died at start:\n{worker.log_tail()}"
+        wait_until(lambda: Host.objects.filter(name=host, worker_id__gt="").exists() or not worker.alive(),
+                   60, f"worker {host} to enroll")
+    assert worker.alive(), f"worker {host} died at start:\n{worker.log_tail()}"
     yield worker
     worker.stop()
 
 
+@pytest.fixture(scope="session")
+def worker_a(django_db_setup, django_db_blocker, broker, daemon_a):
+    yield from session_worker(HOST_A, daemon_a, django_db_blocker)
+
+
+@pytest.fixture(scope="session")
+def worker_b(django_db_setup, django_db_blocker, broker, daemon_b):
+    yield from session_worker(HOST_B, daemon_b, django_db_blocker)
+
+
 def ready_host(name, worker, timeout=30):
     """The host row as its worker keeps it (re-created by the heartbeat after a test flushed the tables)."""
+    if not worker.alive():  # a test stopped it on purpose: bring it back
+        install_token()
+        worker.start()
+
     def fresh():
         assert worker.alive(), f"worker {name} died:\n{worker.log_tail()}"
         host = Host.objects.filter(name=name, status=Host.Status.ONLINE).first()
@@ -109,35 +129,9 @@ def host_a(worker_a, people):
     return people.grant(ready_host(HOST_A, worker_a))
 
 
-def synced_container(host, engine_container, *, state="running", timeout=30):
-    return wait_until(
-        lambda: Container.objects.filter(host=host, engine_id=engine_container.id, state=state).first(),
-        timeout, f"container {engine_container.name} to be {state} in the inventory of {host.name}",
-    )
-
-
 @pytest.fixture
-def counter_a(daemon_a, host_a):
-    """A counter container running on host test-a, as the engine and as Cryo's inventory row."""
-    engine_container = daemon_a.run_counter()
-    row = synced_container(host_a, engine_container)
-    yield engine_container, row
-    try:
-        engine_container.remove(force=True)
-    except Exception:
-        pass
-
-
-DAEMON_B = f"{DAEMON_PREFIX}-b"
-HOST_B = "test-b"
-
-
-@pytest.fixture(scope="session")
-def daemon_b():
-    daemon = start_daemon(DAEMON_B)
-    yield daemon
-    daemon.remove_test_containers()
-    stop_daemon(DAEMON_B)
+def host_b(worker_b, people):
+    return people.grant(ready_host(HOST_B, worker_b))
 
 
 @pytest.fixture
@@ -156,17 +150,26 @@ def spare_worker(django_db_blocker, broker):
         worker.stop()
 
 
-@pytest.fixture(scope="session")
-def worker_b(django_db_setup, django_db_blocker, broker, daemon_b):
-    install_token(django_db_blocker)
-    worker = WorkerProcess(HOST_B, daemon_b.url, TOKEN).start()
-    yield worker
-    worker.stop()
+# -- containers ------------------------------------------------------------------------------
+def synced_container(host, engine_container, *, state="running", timeout=30):
+    return wait_until(
+        lambda: Container.objects.filter(host=host, engine_id=engine_container.id, state=state).first(),
+        timeout, f"container {engine_container.name} to be {state} in the inventory of {host.name}",
+    )
+
+
+@contextlib.contextmanager
+def running_counter(daemon, host, **options):
+    """A counter container running on a host, as the engine and as Cryo's inventory row; removed afterwards."""
+    engine_container = daemon.run_counter(**options)
+    try:
+        yield engine_container, synced_container(host, engine_container)
+    finally:
+        with contextlib.suppress(Exception):
+            engine_container.remove(force=True)
 
 
 @pytest.fixture
-def host_b(worker_b, people):
-    if not worker_b.alive():  # a test stopped it on purpose: bring it back
-        EnrollmentToken.install(TOKEN, "tests")
-        worker_b.start()
-    return people.grant(ready_host(HOST_B, worker_b))
+def counter_a(daemon_a, host_a):
+    with running_counter(daemon_a, host_a) as pair:
+        yield pair

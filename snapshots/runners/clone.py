@@ -15,6 +15,7 @@ from ..errors import ContainerNotRunning, CryoError
 from ..lifecycle import hand_off
 from ..models import Checkpoint, Host
 from ..worker import inventory
+from .. import store
 from . import transfer
 from .base import inspect_running
 from .checkpoint import engine_facts
@@ -31,9 +32,14 @@ def run_step(run, step):
 # -- source host -----------------------------------------------------------------------------
 def _run(run):
     job, engine, host = run.job, run.engine, run.ctx.host()
-    source = job.container
+    source, target = job.container, job.target_host
     info, running = inspect_running(engine, source)
-    config = inventory.fields_from_inspect(info)["config"]
+    params = {"source_config": inventory.fields_from_inspect(info)["config"], "image": info["Config"]["Image"],
+              "image_id": info["Image"]}
+    elsewhere = target.pk != host.pk
+    if elsewhere and not target.has_image(image_id=info["Image"]):
+        with run.phase("image"):  # before the freeze: it costs no downtime
+            params["image_archive"] = transfer.export_image(engine, params["image"], params["image_id"])
     if job.kind == "migrate":
         if not running:
             raise ContainerNotRunning(f"container {source.name} on {host.name} is not running; nothing to migrate")
@@ -45,22 +51,32 @@ def _run(run):
                                                             job.checkpoint_name)),
             created_by_id=job.requested_by_id, created_by_name=job.requested_by_name, job=job,
         )
-    params = {"source_config": config, "image": info["Config"]["Image"], "image_id": info["Image"]}
-    target = job.target_host
-    if target.pk == host.pk:
+    if not elsewhere:
         return _clone_here(run, host, source, params)
+    target.refresh_from_db()
+    if target.effective_status == Host.Status.OFFLINE or target.drained:
+        return _give_up(run, CryoError(f"target host {target.name} went offline "
+                                       f"({target.effective_reason or 'drained'})"))
+    exported = transfer.existing_archive(source, job.checkpoint_name)
+    if exported is None and store.can_follow():
+        # The target starts reading the archive while it is being written: transfer overlaps export.
+        name = store.checkpoint_archive_name(host.name, source.engine_id, job.checkpoint_name, job.id)
+        handed = hand_off(run, "import", target, **params, archive=name, streaming=True)
+        transfer.stream_export(engine, host, source, job.checkpoint_name, name)
+        return handed
     try:
         with run.phase("export"):
-            exported = transfer.export_checkpoint(run, host, source, job.checkpoint_name)
-            image_archive = "" if target.has_image(image_id=info["Image"]) else transfer.export_image(
-                engine, params["image"], params["image_id"])
-        if target.effective_status == Host.Status.OFFLINE or target.drained:
-            raise CryoError(f"target host {target.name} went offline ({target.effective_reason or 'drained'})")
+            exported = exported or transfer.export_checkpoint(run, host, source, job.checkpoint_name)
     except CryoError as exc:
-        if job.kind == "migrate":
-            return _rollback(run, failure=f"{exc}", failed_phase=job.phase)
-        raise
-    return hand_off(run, "import", target, **params, **exported, image_archive=image_archive)
+        return _give_up(run, exc)
+    return hand_off(run, "import", target, **params, **exported)
+
+
+def _give_up(run, exc):
+    """A failure on the source side: a migration restores its source; a clone simply fails."""
+    if run.job.kind == "migrate":
+        return _rollback(run, failure=f"{exc}", failed_phase=run.job.phase)
+    raise exc
 
 
 def _clone_here(run, host, source, params):
@@ -119,7 +135,13 @@ def _import(run):
     staged = transfer.staging_dir(host, job)
     try:
         with run.phase("transfer"):
-            transfer.stage_from_store(host, job, p["archive"], p["sha256"])
+            if p.get("streaming"):
+                done = transfer.stage_streaming(host, job, p["archive"])
+                run.record_phase({"name": "export", "host": done["host"], "started": done["started"],
+                                  "seconds": done["seconds"]}, before="transfer")
+                job.params = p = {**p, "sha256": done["sha256"], "archive_size": done["archive_size"]}
+            else:
+                transfer.stage_from_store(host, job, p["archive"], p["sha256"])
         with run.phase("import"):
             image = transfer.ensure_image(engine, p["image"], p["image_id"], p.get("image_archive"))
             if job.kind == "clone" or _name_taken(engine, name):
@@ -138,6 +160,9 @@ def _import(run):
             return hand_off(run, "rollback", job.host, failure=f"{exc}", failed_phase=failed_phase)
         raise
     inventory.sync_container(host, engine, new_id)
+    if job.kind == "migrate":  # the process lives on in the new container: its transit archive is done with
+        store.delete(p["archive"])
+        Checkpoint.objects.filter(archive=p["archive"]).update(archive="", archive_sha256="", archive_size=None)
     job.params = {**p, "target_container": name, "target_container_id": new_id}
     if job.kind == "migrate" and not p.get("keep_source"):
         return hand_off(run, "cleanup", job.host, target_container=name, target_container_id=new_id)

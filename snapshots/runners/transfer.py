@@ -1,7 +1,11 @@
 """Moving a checkpoint between containers and hosts: archive to the store, images, staging, creation."""
+import json
+import logging
 import shutil
-import zstandard
+import time
 from pathlib import Path
+
+import zstandard
 
 from django.utils import timezone
 
@@ -9,21 +13,67 @@ from .. import archive, store
 from ..errors import CryoError, EngineError
 from ..models import Checkpoint
 
+log = logging.getLogger(__name__)
 
-def export_checkpoint(run, host, container, checkpoint_name):
-    """Archive a checkpoint into the store (reusing an earlier archive of it); returns its facts."""
-    checkpoint = Checkpoint.objects.filter(container=container, name=checkpoint_name).exclude(status="deleted").first()
+
+def _live_checkpoint(container, checkpoint_name):
+    return Checkpoint.objects.filter(container=container, name=checkpoint_name).exclude(status="deleted").first()
+
+
+def existing_archive(container, checkpoint_name):
+    """The facts of an earlier archive of this checkpoint that is still in the store, or None."""
+    checkpoint = _live_checkpoint(container, checkpoint_name)
     if checkpoint and checkpoint.archive and checkpoint.archive_sha256 and store.exists(checkpoint.archive):
         return {"archive": checkpoint.archive, "sha256": checkpoint.archive_sha256,
                 "archive_size": checkpoint.archive_size}
-    source = run.engine.checkpoint_dir(host.docker_root_dir, container.engine_id, checkpoint_name)
-    name = store.checkpoint_archive_name(host.name, container.engine_id, checkpoint_name, run.job.id)
+    return None
+
+
+def _pack_into_store(engine, host, container, checkpoint_name, name):
+    source = engine.checkpoint_dir(host.docker_root_dir, container.engine_id, checkpoint_name)
     with store.open_write(name) as out:
         sha, size = archive.pack(source, out)
-    facts = {"archive": name, "sha256": sha, "archive_size": size}
-    if checkpoint:
-        Checkpoint.objects.filter(pk=checkpoint.pk).update(archive=name, archive_sha256=sha, archive_size=size)
-    return facts
+    Checkpoint.objects.filter(pk=getattr(_live_checkpoint(container, checkpoint_name), "pk", None)).update(
+        archive=name, archive_sha256=sha, archive_size=size)
+    return {"archive": name, "sha256": sha, "archive_size": size}
+
+
+def export_checkpoint(run, host, container, checkpoint_name):
+    """Archive a checkpoint into the store (reusing an earlier archive of it); returns its facts."""
+    found = existing_archive(container, checkpoint_name)
+    if found:
+        return found
+    name = store.checkpoint_archive_name(host.name, container.engine_id, checkpoint_name, run.job.id)
+    return _pack_into_store(run.engine, host, container, checkpoint_name, name)
+
+
+def stream_export(engine, host, container, checkpoint_name, name):
+    """Archive into the store while the target host already reads it; the outcome goes into a marker file.
+
+    Runs after the job was handed to the target, so it never touches the job row and never raises.
+    """
+    started = timezone.now()
+    t0 = time.monotonic()
+    try:
+        facts = _pack_into_store(engine, host, container, checkpoint_name, name)
+    except Exception as exc:  # the target's reader turns this into a failed transfer and a rollback
+        log.exception("export of %s failed while streaming", name)
+        store.write_marker(name, "failed", str(exc) or repr(exc))
+        return
+    facts.update(seconds=round(time.monotonic() - t0, 3), started=started.isoformat(), host=host.name)
+    store.write_marker(name, "done", json.dumps(facts))
+
+
+def stage_streaming(host, job, archive_name):
+    """Unpack an archive the source host is still writing; returns the writer's facts (sha256, timings)."""
+    target = staging_dir(host, job)
+    shutil.rmtree(target, ignore_errors=True)
+    reader = archive.FollowReader(store.local_path(archive_name))
+    try:
+        archive.unpack(reader, target, expected_sha256=lambda: reader.done["sha256"])
+    finally:
+        reader.close()
+    return reader.done
 
 
 def export_image(engine, image_ref, image_id):

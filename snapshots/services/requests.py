@@ -32,10 +32,19 @@ def _ready(host):
         raise InvalidRequest(refusal)
 
 
-def request_checkpoint(actor, host_name, container_ref, *, name=None, leave_running=False, origin):
+def _operate_on(actor, kind, origin, host_name, container_ref, checkpoint_name=None):
+    """The prologue every container action shares: host, access (audited when denied), container, checkpoint."""
     host = lookup.get_host(host_name)
-    access.require_operate(actor, Job.Kind.CHECKPOINT, origin, host, container_name=str(container_ref))
+    access.require_operate(actor, kind, origin, host, container_name=str(container_ref),
+                           checkpoint_name=checkpoint_name or "")
     container = lookup.get_container(host, container_ref)
+    if checkpoint_name is None:
+        return host, container, None
+    return host, container, lookup.get_checkpoint(container, _checked_name(checkpoint_name))
+
+
+def request_checkpoint(actor, host_name, container_ref, *, name=None, leave_running=False, origin):
+    host, container, _ = _operate_on(actor, Job.Kind.CHECKPOINT, origin, host_name, container_ref)
     name = _checked_name(name or suggest_checkpoint_name(container.name))
     if container.checkpoints.filter(name=name).exclude(status="deleted").exists():
         raise InvalidRequest(
@@ -54,12 +63,8 @@ def request_checkpoint(actor, host_name, container_ref, *, name=None, leave_runn
 
 
 def request_restore(actor, host_name, container_ref, checkpoint_name, *, origin):
-    host = lookup.get_host(host_name)
-    access.require_operate(
-        actor, Job.Kind.RESTORE, origin, host, container_name=str(container_ref), checkpoint_name=checkpoint_name
-    )
-    container = lookup.get_container(host, container_ref)
-    checkpoint = lookup.get_checkpoint(container, _checked_name(checkpoint_name))
+    host, container, checkpoint = _operate_on(actor, Job.Kind.RESTORE, origin, host_name, container_ref,
+                                              checkpoint_name)
     if container.is_running:
         raise InvalidRequest(
             f"container {container.name} on {host.name} is running; stop it before restoring it in place, "
@@ -73,13 +78,8 @@ def request_restore(actor, host_name, container_ref, checkpoint_name, *, origin)
 
 
 def request_delete_checkpoint(actor, host_name, container_ref, checkpoint_name, *, origin):
-    host = lookup.get_host(host_name)
-    access.require_operate(
-        actor, Job.Kind.DELETE_CHECKPOINT, origin, host, container_name=str(container_ref),
-        checkpoint_name=checkpoint_name,
-    )
-    container = lookup.get_container(host, container_ref)
-    checkpoint = lookup.get_checkpoint(container, _checked_name(checkpoint_name))
+    host, container, checkpoint = _operate_on(actor, Job.Kind.DELETE_CHECKPOINT, origin, host_name, container_ref,
+                                              checkpoint_name)
     if host.drained or host.effective_status == host.Status.OFFLINE:
         _ready(host)
     return submit(
@@ -107,11 +107,8 @@ def _refuse_on_errors(checks, what):
 
 
 def request_export(actor, host_name, container_ref, checkpoint_name, *, origin):
-    host = lookup.get_host(host_name)
-    access.require_operate(actor, Job.Kind.EXPORT, origin, host, container_name=str(container_ref),
-                           checkpoint_name=checkpoint_name)
-    container = lookup.get_container(host, container_ref)
-    checkpoint = lookup.get_checkpoint(container, _checked_name(checkpoint_name))
+    host, container, checkpoint = _operate_on(actor, Job.Kind.EXPORT, origin, host_name, container_ref,
+                                              checkpoint_name)
     _ready(host)
     return submit(actor=actor, kind=Job.Kind.EXPORT, host=host, origin=origin, container=container,
                   checkpoint_name=checkpoint.name)

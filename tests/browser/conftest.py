@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from ..conftest import synced_container
+from ..conftest import running_counter
 from ..harness.engine import in_ci
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make in between are safe.
@@ -66,10 +66,5 @@ def screenshot(page, name):
 @pytest.fixture
 def big_counter_a(daemon_a, host_a):
     """A counter holding 192 MiB, so that its checkpoint runs long enough to be watched while it runs."""
-    engine_container = daemon_a.run_counter(mib=192)
-    row = synced_container(host_a, engine_container)
-    yield engine_container, row
-    try:
-        engine_container.remove(force=True)
-    except Exception:
-        pass
+    with running_counter(daemon_a, host_a, mib=192) as pair:
+        yield pair

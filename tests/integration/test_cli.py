@@ -64,9 +64,9 @@ def test_a_viewer_is_denied_and_the_attempt_is_audited(people, host_a, counter_a
 
 def test_hosts_and_containers_show_the_inventory(people, host_a, counter_a):
     _c, row = counter_a
-    hosts = json.loads(cryo("hosts", "--json").stdout)
-    assert [(h["name"], h["status"], h["experimental"], h["criu_ok"]) for h in hosts] == [
-        ("test-a", "online", True, True)
-    ]
+    hosts = {h["name"]: h for h in json.loads(cryo("hosts", "--json").stdout)}
+    assert (hosts["test-a"]["status"], hosts["test-a"]["experimental"], hosts["test-a"]["criu_ok"]) == (
+        "online", True, True)
+    assert hosts["test-a"]["docker_version"].startswith("20.10") and hosts["test-a"]["queue"] == "cryo.host.test-a"
     containers = cryo("containers", "--host", "test-a")
     assert row.name in containers.stdout and "running" in containers.stdout

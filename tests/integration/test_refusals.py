@@ -75,15 +75,11 @@ def test_unknown_hosts_containers_and_checkpoints_are_named_in_the_error(people,
 
 
 def test_a_second_operation_on_a_busy_container_names_the_job_in_flight(people, host_a, daemon_a, origin):
-    from ..conftest import synced_container
+    from ..conftest import running_counter
 
-    big = daemon_a.run_counter(mib=384)
-    try:
-        row = synced_container(host_a, big)
+    with running_counter(daemon_a, host_a, mib=384) as (_big, row):
         first = services.request_checkpoint(people.otto, host_a.name, row.name, name="slow", origin=origin)
         with pytest.raises(Busy, match=rf"already has a job in flight: checkpoint job {first.short_id} .*otto"):
             services.request_checkpoint(people.ada, host_a.name, row.name, name="second", origin=origin)
         succeeded(first)
         assert Job.objects.count() == 1
-    finally:
-        big.remove(force=True)
