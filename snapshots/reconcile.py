@@ -20,13 +20,22 @@ def reconcile(now=None):
     count = 0
     for job in Job.objects.filter(state=Job.State.RUNNING).select_related("host", "target_host"):
         count += _reconcile_running(job, now)
-    for job_id in Job.objects.filter(state=Job.State.QUEUED, expires_at__lt=now).values_list("id", flat=True):
-        job = Job.objects.select_related("host").get(pk=job_id)
-        waited = int((now - job.created_at).total_seconds())
-        if fail_unstarted(job_id, f"expired: no worker of host {job.host.name} took the job within {waited} s; "
-                                  "it will not run late. Check the host's worker, then request it again"):
-            count += 1
+    for job in Job.objects.filter(state=Job.State.QUEUED, expires_at__lt=now).select_related("host"):
+        count += reconcile_job(job, now)
     return count
+
+
+def reconcile_job(job, now=None):
+    """Reconcile one job (a page or a CLI waiting on it, even when no worker is left to do it). True if changed."""
+    now = now or timezone.now()
+    if job.state == Job.State.RUNNING:
+        return bool(_reconcile_running(job, now))
+    if job.state == Job.State.QUEUED and job.expires_at and job.expires_at < now:
+        waited = int((now - job.created_at).total_seconds())
+        return bool(fail_unstarted(job.pk, f"expired: no worker of host {job.host.name} took the job within "
+                                           f"{waited} s; it will not run late. Check the host's worker, then "
+                                           "request it again"))
+    return False
 
 
 def _gone(host, now):

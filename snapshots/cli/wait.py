@@ -4,7 +4,7 @@ import time
 from django.core.management.base import CommandError
 
 from ..models import Job
-from ..reconcile import reconcile
+from ..reconcile import reconcile_job
 
 
 def wait_for(job, out, *, timeout=None, poll=0.25, quiet=False):
@@ -22,7 +22,7 @@ def wait_for(job, out, *, timeout=None, poll=0.25, quiet=False):
             break
         if timeout and time.monotonic() - started > timeout:
             raise CommandError(f"job {job.id} still {job.state} after {timeout} s; it keeps going (see `cryo jobs`)")
-        reconcile()
+        reconcile_job(job)
         time.sleep(poll)
     if job.state == Job.State.FAILED:
         raise CommandError(f"job {job.id} failed: {job.error}")

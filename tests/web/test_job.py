@@ -1,4 +1,5 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -78,7 +79,7 @@ def test_its_query_count_does_not_grow_with_the_data(as_vic, fleet):
     job = running(fleet.checkpoint_job())
     small = count_queries(as_vic, f"/jobs/{job.id}/")
     grow(fleet, jobs=150)
-    assert count_queries(as_vic, f"/jobs/{job.id}/") == small <= 5
+    assert count_queries(as_vic, f"/jobs/{job.id}/") == small <= 6
 
 
 def test_without_javascript_a_running_job_page_refreshes_itself(as_vic, fleet):
@@ -87,3 +88,15 @@ def test_without_javascript_a_running_job_page_refreshes_itself(as_vic, fleet):
     assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in content
     finish(job)
     assert "http-equiv" not in as_vic.get(f"/jobs/{job.id}/").content.decode()
+
+
+def test_a_job_whose_worker_is_gone_is_shown_failed_with_the_reason_even_with_no_worker_left(as_vic, fleet):
+    from snapshots.models import Host
+
+    job = fleet.checkpoint_job()
+    Job.objects.filter(pk=job.pk).update(state="running", started_at=timezone.now(), claimed_by="gone:1:x")
+    Host.objects.filter(pk=fleet.alpha.pk).update(last_seen=timezone.now() - timedelta(minutes=5))
+    response = as_vic.get(f"/jobs/{job.id}/", **htmx("job-live"))
+    assert response.status_code == 286
+    job.refresh_from_db()
+    assert job.state == "failed" and "the worker of host alpha stopped responding" in job.error
