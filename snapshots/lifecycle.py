@@ -75,7 +75,7 @@ def execute(job_id, step, ctx):
     now = timezone.now()
     if step == "run":
         if job.state == Job.State.QUEUED and job.expires_at and now > job.expires_at:
-            waited = int((now - job.expires_at).total_seconds() + (job.expires_at - job.created_at).total_seconds())
+            waited = int((now - job.created_at).total_seconds())
             fail_unstarted(job.pk, f"expired: the job waited {waited} s in the queue of host {job.host.name}, longer "
                                    "than its expiry; it was not run late. Request it again if it is still wanted")
             return
