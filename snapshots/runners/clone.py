@@ -37,8 +37,8 @@ def _run(run):
     params = {"source_config": inventory.fields_from_inspect(info)["config"], "image": info["Config"]["Image"],
               "image_id": info["Image"]}
     elsewhere = target.pk != host.pk
-    if elsewhere and not target.has_image(image_id=info["Image"]):
-        with run.phase("image"):  # before the freeze: it costs no downtime
+    if elsewhere:  # the image goes into the store once (by id), before the freeze: it costs no downtime
+        with run.phase("image"):
             params["image_archive"] = transfer.export_image(engine, params["image"], params["image_id"])
     if job.kind == "migrate":
         if not running:

@@ -50,7 +50,7 @@ def test_a_migration_moves_the_running_process_to_the_other_host_and_removes_the
         assert log.ticks[0][0] == frozen_at + 1
     assert not _exists(daemon_a, engine_container.id), "the source is removed after a successful migration"
     names = [p["name"] for p in job.phases]
-    assert names[:5] == ["checkpoint", "export", "transfer", "import", "restore"] and names[-1] == "cleanup"
+    assert names == ["image", "checkpoint", "export", "transfer", "import", "restore", "cleanup"]
     assert all(p["seconds"] is not None for p in job.phases)
     assert 0 < job.result["downtime_seconds"] < 60
     assert job.result["source_removed"] is True
@@ -166,3 +166,29 @@ def test_the_inventory_of_each_host_lists_only_its_own_containers(host_a, host_b
     _c, row = counter_a
     assert Container.objects.filter(host=host_a, engine_id=row.engine_id).exists()
     assert not Container.objects.filter(host=host_b, engine_id=row.engine_id).exists()
+
+
+def test_a_clone_to_a_host_without_the_image_copies_the_image_through_the_store(
+    people, host_a, host_b, counter_a, daemon_b, origin
+):
+    engine_container, row = counter_a
+    seed = wait_for_ticks(engine_container, 3).starts[0][0]
+    succeeded(services.request_checkpoint(people.otto, "test-a", row.name, name="portable", leave_running=True,
+                                          origin=origin))
+    for container in daemon_b.client.containers.list(all=True, filters={"ancestor": "cryo-counter:1"}):
+        container.remove(force=True)
+    daemon_b.client.images.remove("cryo-counter:1", force=True)
+    try:
+        job = succeeded(services.request_clone(people.otto, "test-a", row.name, "portable", to="test-b",
+                                               name="portable-copy", origin=origin))
+        assert "image" in [p["name"] for p in job.phases]
+        copy = daemon_b.client.containers.get("portable-copy")
+        log = wait_for_ticks(copy, 6)
+        assert not log.starts and log.seeds == {seed} and log.all_memory_ok
+        assert daemon_b.client.images.get("cryo-counter:1").id == engine_container.image.id
+        copy.remove(force=True)
+    finally:
+        from ..harness.engine import BUILD_IMAGE, IMAGE
+        import subprocess
+
+        subprocess.run(["bash", str(BUILD_IMAGE), daemon_b.url, IMAGE], check=True, capture_output=True)

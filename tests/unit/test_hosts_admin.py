@@ -73,3 +73,15 @@ def test_preflight_refuses_a_different_cpu_vendor_and_too_little_space(people):
     Checkpoint.objects.create(container=container, name="c1", exit=False, size_bytes=1 << 30)
     checks = {c.name: c for c in services.migration_preflight(container, b)}
     assert checks["cpu"].level == "error" and checks["space"].level == "error"
+
+
+@pytest.mark.parametrize("version,online", [("20.10.24", True), ("27.5.1", True), ("28.3.0", False),
+                                            ("29.0.1", False), ("25.0.2", False), ("25.0.4", True)])
+def test_engine_releases_known_to_break_restore_degrade_the_host_with_the_reason(version, online):
+    from snapshots.worker.facts import status_of
+
+    host = Host(name="h1", experimental=True, criu_ok=True, docker_version=version)
+    status, reason = status_of(host)
+    assert (status == Host.Status.ONLINE) is online
+    if not online:
+        assert "moby#50750" in reason or "content digest not found" in reason
