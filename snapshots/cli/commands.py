@@ -242,7 +242,8 @@ SPECS = [
     Spec("worker", "run the worker of one Docker host (consumes only that host's queue)", worker, [
         _arg("--host", required=True, help="the host's name in Cryo"),
         _arg("--docker-url", default=None, help="Docker engine URL (default: $DOCKER_HOST or the local socket)"),
-        _arg("--token", default=None, help="enrollment token (default: $CRYO_ENROLLMENT_TOKEN or $CRYO_ENROLLMENT_TOKEN_FILE)"),
+        _arg("--token", default=None,
+             help="enrollment token (default: $CRYO_ENROLLMENT_TOKEN or $CRYO_ENROLLMENT_TOKEN_FILE)"),
         _arg("--concurrency", type=int, default=2, help="jobs run at once on this host"),
         _arg("--loglevel", default="INFO"),
     ]),
