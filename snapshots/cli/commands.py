@@ -7,7 +7,8 @@ from .. import services
 from ..models import Checkpoint, Container, EnrollmentToken, Host, Job
 from ..reconcile import reconcile
 from ..services import lookup
-from .tables import ago, dump_json, job_dict, size, table
+from ..serializers import checkpoint_dict, container_dict, host_dict, job_dict
+from .tables import ago, dump_json, size, table
 from .wait import wait_for
 
 
@@ -46,14 +47,7 @@ def worker(cmd, host, docker_url, token, concurrency, loglevel, **_):
 def hosts(cmd, json, **_):
     rows = list(Host.objects.all())
     if json:
-        return dump_json(cmd.stdout, [
-            {"name": h.name, "status": h.effective_status, "reason": h.effective_reason, "drained": h.drained,
-             "docker_version": h.docker_version, "api_version": h.api_version, "experimental": h.experimental,
-             "criu_ok": h.criu_ok, "criu_version": h.criu_version, "kernel": h.kernel, "cpu_model": h.cpu_model,
-             "docker_root_dir": h.docker_root_dir, "containers_running": h.containers_running,
-             "last_seen": h.last_seen, "queue": h.queue}
-            for h in rows
-        ])
+        return dump_json(cmd.stdout, [host_dict(h) for h in rows])
     if not rows:
         cmd.say("No hosts yet. Start a worker on a Docker host: python manage.py cryo worker --host NAME")
         return
@@ -72,10 +66,7 @@ def containers(cmd, host, all, json, **_):
         qs = qs.present()
     rows = list(qs.order_by("host__name", "name"))
     if json:
-        return dump_json(cmd.stdout, [
-            {"host": c.host.name, "id": c.engine_id, "name": c.name, "image": c.image, "state": c.state,
-             "command": c.command, "created": c.created, "gone_at": c.gone_at} for c in rows
-        ])
+        return dump_json(cmd.stdout, [container_dict(c) for c in rows])
     table(cmd.stdout, ["host", "id", "name", "image", "state"],
           [[c.host.name, c.short_id, c.name, c.image, c.state] for c in rows])
 
@@ -84,11 +75,7 @@ def checkpoints(cmd, host, container, json, **_):
     c = lookup.get_container(lookup.get_host(host), container)
     rows = list(c.checkpoints.exclude(status=Checkpoint.Status.DELETED))
     if json:
-        return dump_json(cmd.stdout, [
-            {"name": cp.name, "status": cp.status, "exit": cp.exit, "size_bytes": cp.size_bytes,
-             "created_by": cp.created_by_name, "created_at": cp.created_at, "engine": cp.engine_facts}
-            for cp in rows
-        ])
+        return dump_json(cmd.stdout, [checkpoint_dict(cp) for cp in rows])
     table(cmd.stdout, ["name", "status", "size", "mode", "created by", "created"], [
         [cp.name, cp.status, size(cp.size_bytes), "exit" if cp.exit else "leave-running", cp.created_by_name,
          ago(cp.created_at)] for cp in rows
@@ -132,6 +119,14 @@ def do_reconcile(cmd, **_):
 def enrollment_token(cmd, **_):
     token = EnrollmentToken.rotate("cli")
     cmd.say(token)
+
+
+def api_token(cmd, name, actor, **_):
+    from ..models import ApiToken
+
+    row, token = ApiToken.issue(actor, name)
+    cmd.say(token)
+    cmd.stderr.write(f"API token {row.prefix}… for {actor.get_username()} ({name}); it is shown only this once")
 
 
 def bootstrap(cmd, admin_password_file, token_file, **_):
@@ -262,6 +257,8 @@ SPECS = [
     Spec("reconcile", "fail jobs whose worker vanished or that expired in a queue", do_reconcile),
     Spec("enrollment-token", "create a new enrollment token for workers (the previous one stops working)",
          enrollment_token),
+    Spec("api-token", "create a personal API token for the acting user (printed once)", api_token,
+         [_arg("--name", default="automation", help="what the token is for")], acts=True),
     Spec("bootstrap", "create an admin account and an enrollment token if there are none (used by `make run`)",
          bootstrap, [_arg("--admin-password-file", required=True), _arg("--token-file", required=True)]),
     Spec("checkpoint", "checkpoint a running container", checkpoint, [

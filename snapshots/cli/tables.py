@@ -36,15 +36,3 @@ def size(n):
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
-
-
-def job_dict(job):
-    return {
-        "id": str(job.id), "kind": job.kind, "state": job.state, "host": job.host.name,
-        "target_host": job.target_host.name if job.target_host_id else None,
-        "container": job.container_name, "checkpoint": job.checkpoint_name,
-        "requested_by": job.requested_by_name, "source": job.source,
-        "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
-        "duration_ms": job.duration_ms, "phase": job.phase, "phases": job.phases, "error": job.error,
-        "result": {k: v for k, v in (job.result or {}).items() if k != "traceback"},
-    }

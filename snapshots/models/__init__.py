@@ -1,3 +1,4 @@
+from .api_token import ApiToken
 from .audit import AuditEvent
 from .checkpoint import Checkpoint
 from .container import Container
@@ -5,4 +6,4 @@ from .enrollment import EnrollmentToken
 from .host import Host
 from .job import Job
 
-__all__ = ["AuditEvent", "Checkpoint", "Container", "EnrollmentToken", "Host", "Job"]
+__all__ = ["ApiToken", "AuditEvent", "Checkpoint", "Container", "EnrollmentToken", "Host", "Job"]

@@ -70,3 +70,12 @@ def test_hosts_and_containers_show_the_inventory(people, host_a, counter_a):
     assert hosts["test-a"]["docker_version"].startswith("20.10") and hosts["test-a"]["queue"] == "cryo.host.test-a"
     containers = cryo("containers", "--host", "test-a")
     assert row.name in containers.stdout and "running" in containers.stdout
+
+
+def test_an_api_token_is_printed_once_and_works_for_its_owner(people, host_a):
+    from snapshots.models import ApiToken
+
+    out = cryo("api-token", "--name", "ci", "--as", "otto")
+    assert out.returncode == 0 and out.stdout.strip().startswith("cryo_")
+    assert ApiToken.authenticate(out.stdout.strip()) == people.otto
+    assert out.stdout.strip() not in ApiToken.objects.get().token_hash
