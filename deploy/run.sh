@@ -43,10 +43,13 @@ if [[ -z $DOCKER_URL ]]; then
         bash deploy/provision-host.sh
         DOCKER_URL=$(bash deploy/dockerd-instance.sh start cryo-local | tail -1)
         started_daemon=cryo-local
-        if bash deploy/test-image/build.sh "$DOCKER_URL" cryo-counter:1 >/dev/null \
-           && ! docker -H "$DOCKER_URL" inspect demo-counter >/dev/null 2>&1; then
-            docker -H "$DOCKER_URL" run -d --name demo-counter --network none cryo-counter:1 /counter 64 1000 >/dev/null
-            say "started a demo container 'demo-counter' (a counter holding 64 MiB) to try checkpoints on"
+        if bash deploy/test-image/build.sh "$DOCKER_URL" cryo-counter:1 >/dev/null; then
+            if ! docker -H "$DOCKER_URL" inspect demo-counter >/dev/null 2>&1; then
+                docker -H "$DOCKER_URL" run -d --name demo-counter --network none cryo-counter:1 /counter 64 1000 >/dev/null
+                say "started a demo container 'demo-counter' (a counter holding 64 MiB) to try checkpoints on"
+            elif [[ $(docker -H "$DOCKER_URL" inspect -f '{{.State.Running}}' demo-counter) != true ]]; then
+                docker -H "$DOCKER_URL" start demo-counter >/dev/null && say "started the demo container 'demo-counter' again"
+            fi
         fi
     else
         say "no CRIU-capable Docker engine here, and this is not a root shell on Debian/Ubuntu to provision one."
