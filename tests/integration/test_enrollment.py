@@ -23,8 +23,9 @@ def test_a_worker_without_the_right_token_is_refused_and_no_host_appears(people,
 
 
 def test_a_second_worker_for_a_host_with_a_live_worker_is_refused(people, host_a, daemon_a, broker):
-    from ..conftest import TOKEN
+    from ..conftest import TOKEN, install_token
 
+    install_token()
     second = WorkerProcess(HOST_A, daemon_a.url, TOKEN)
     second.log_path = second.log_path.with_name("worker-test-a-second.log")
     second.log_path.unlink(missing_ok=True)
