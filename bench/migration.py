@@ -142,19 +142,20 @@ def markdown(result):
     lines = [
         "Seconds, medians of the runs. Engine: `checkpoint create` (exit) then `start --checkpoint` of the same",
         "kind of container on host A. Cryo: `cryo migrate` A -> B; downtime runs from the start of the checkpoint",
-        "to the end of the restore on B. Export and transfer overlap (the target reads the archive while the",
-        "source writes it), so transfer includes waiting for the export. Ratio: downtime / engine total; own",
-        "ratio: downtime / (the migration's own checkpoint + restore), which cancels the engine's run-to-run noise.",
+        "to the end of the restore on B. The target creates the container (import) and reads the archive",
+        "(transfer) while the source is still writing it (export), so transfer includes waiting for the export.",
+        "Ratio: downtime / engine total. Own ratio: downtime / (the migration's own checkpoint + restore), which",
+        "cancels the engine's run-to-run noise.",
         "",
-        "| MiB | runs | engine checkpoint | engine restore | engine total | cryo checkpoint | export | transfer | "
-        "import | restore | cleanup | downtime | ratio | own ratio |",
+        "| MiB | runs | engine checkpoint | engine restore | engine total | cryo checkpoint | export | import | "
+        "transfer | restore | cleanup | downtime | ratio | own ratio |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         p = r["cryo"]["phases_s"]
         lines.append(
             f"| {r['mib']} | {r['cryo']['runs']} | {r['engine']['checkpoint_s']} | {r['engine']['restore_s']} | "
             f"{r['engine']['total_s']} | "
-            + " | ".join(str(p.get(k, "-")) for k in ("checkpoint", "export", "transfer", "import", "restore",
+            + " | ".join(str(p.get(k, "-")) for k in ("checkpoint", "export", "import", "transfer", "restore",
                                                        "cleanup"))
             + f" | {r['cryo']['downtime_s']} | {r['downtime_ratio']} | {r['own_ratio']} |")
     return "\n".join(lines)

@@ -134,20 +134,20 @@ def _import(run):
     new_id = None
     staged = transfer.staging_dir(host, job)
     try:
-        with run.phase("transfer"):
-            if p.get("streaming"):
-                done = transfer.stage_streaming(host, job, p["archive"])
-                run.record_phase({"name": "export", "host": done["host"], "started": done["started"],
-                                  "seconds": done["seconds"]}, before="transfer")
-                job.params = p = {**p, "sha256": done["sha256"], "archive_size": done["archive_size"]}
-            else:
-                transfer.stage_from_store(host, job, p["archive"], p["sha256"])
-        with run.phase("import"):
+        with run.phase("import"):  # while the source may still be writing the archive
             image = transfer.ensure_image(engine, p["image"], p["image_id"], p.get("image_archive"))
             if job.kind == "clone" or _name_taken(engine, name):
                 name = p.get("name") or transfer.derived_name(job.container_name, job.kind == "clone" and "clone"
                                                                or "migrated")
             new_id = transfer.create_like(engine, p["source_config"], image, name)
+        with run.phase("transfer"):
+            if p.get("streaming"):
+                done = transfer.stage_streaming(host, job, p["archive"])
+                run.record_phase({"name": "export", "host": done["host"], "started": done["started"],
+                                  "seconds": done["seconds"]}, before="import")
+                job.params = p = {**p, "sha256": done["sha256"], "archive_size": done["archive_size"]}
+            else:
+                transfer.stage_from_store(host, job, p["archive"], p["sha256"])
             transfer.place_checkpoint(engine, host, new_id, job.checkpoint_name, staged)
         with run.phase("restore"):
             engine.start(new_id, checkpoint=job.checkpoint_name)

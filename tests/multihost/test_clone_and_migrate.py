@@ -50,7 +50,7 @@ def test_a_migration_moves_the_running_process_to_the_other_host_and_removes_the
         assert log.ticks[0][0] == frozen_at + 1
     assert not _exists(daemon_a, engine_container.id), "the source is removed after a successful migration"
     names = [p["name"] for p in job.phases]
-    assert names == ["image", "checkpoint", "export", "transfer", "import", "restore", "cleanup"]
+    assert names == ["image", "checkpoint", "export", "import", "transfer", "restore", "cleanup"]
     assert all(p["seconds"] is not None for p in job.phases)
     assert 0 < job.result["downtime_seconds"] < 60
     assert job.result["source_removed"] is True
