@@ -4,11 +4,13 @@ import hmac
 import os
 import socket
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from ..errors import InvalidRequest
 from ..models import Host
+from ..models.host import validate_host_name
 from . import facts as engine_facts
 
 
@@ -53,6 +55,10 @@ def _pid_alive(worker_id):
 
 def enroll(name, engine, worker_id, token):
     """Register this worker for host `name`; refuses when another live worker already serves it."""
+    try:
+        validate_host_name(name)
+    except ValidationError as exc:
+        raise EnrollmentRefused(exc.messages[0]) from None
     check_token(token)
     found = engine_facts.engine_facts(engine)
     with transaction.atomic():

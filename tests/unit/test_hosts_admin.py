@@ -85,3 +85,10 @@ def test_engine_releases_known_to_break_restore_degrade_the_host_with_the_reason
     assert (status == Host.Status.ONLINE) is online
     if not online:
         assert "moby#50750" in reason or "content digest not found" in reason
+
+
+def test_a_worker_with_a_bad_host_name_is_refused_with_the_rule(people):
+    from snapshots.worker.registration import EnrollmentRefused, enroll
+
+    with pytest.raises(EnrollmentRefused, match="'Bad_Name' is not a valid host name: use lowercase letters"):
+        enroll("Bad_Name", engine=None, worker_id="w", token="t")
