@@ -125,9 +125,12 @@ class Engine:
     def images(self):
         return self._call(lambda: self.api.images(), context="list images")
 
+    def inspect_image(self, image):
+        return self._call(self.api.inspect_image, image, context=f"image {image}")
+
     def image_exists(self, image):
         try:
-            self._call(self.api.inspect_image, image, context=f"image {image}")
+            self.inspect_image(image)
             return True
         except errors.EngineError as exc:
             if "No such image" in str(exc) or isinstance(exc, errors.ContainerNotFound):

@@ -50,7 +50,6 @@ def _reconcile_running(job, now):
     waiting = job.stage.startswith("await:")
     step = job.stage[len("await:"):] if waiting else (job.stage or "run")
     host = _step_host(job, step)
-    host.refresh_from_db(fields=["status", "last_seen", "worker_id", "status_reason"])
     lost = _gone(host, now)
     restarted = (not waiting and host.worker_id and job.claimed_by and job.claimed_by != host.worker_id)
     if not lost and not restarted:

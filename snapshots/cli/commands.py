@@ -99,11 +99,7 @@ def jobs(cmd, json, host, state, limit, **_):
 
 
 def job(cmd, job_id, json, **_):
-    found = Job.objects.filter(id__startswith=job_id) if len(job_id) < 36 else Job.objects.filter(id=job_id)
-    rows = list(found.select_related("host", "target_host")[:2]) if len(job_id) == 36 else [
-        j for j in Job.objects.select_related("host", "target_host").order_by("-created_at")[:5000]
-        if str(j.id).startswith(job_id)
-    ][:2]
+    rows = list(Job.objects.filter(id__startswith=job_id.strip()).select_related("host", "target_host")[:2])
     if len(rows) != 1:
         raise CommandError(f"no job with id {job_id!r}" if not rows else f"job id {job_id!r} is ambiguous")
     if json:

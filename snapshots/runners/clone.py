@@ -17,7 +17,7 @@ from ..models import Checkpoint, Host
 from ..worker import inventory
 from .. import store
 from . import transfer
-from .base import inspect_running
+from .base import inspect_running, refresh_container
 from .checkpoint import engine_facts
 
 
@@ -199,10 +199,5 @@ def downtime(phases, last="restore"):
 
 
 def after(run):
-    job = run.job
-    host = run.ctx.host()
-    if job.container_id and host.pk == job.host_id:
-        try:
-            inventory.sync_container(host, run.engine, job.container.engine_id)
-        except CryoError:
-            pass
+    if run.ctx.host_id == run.job.host_id:  # the source's row; the target's was synced after its restore
+        refresh_container(run)

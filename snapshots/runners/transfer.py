@@ -89,10 +89,10 @@ def ensure_image(engine, image_ref, image_id, image_archive):
     """Make the image present on this engine: already there, from the store, or pulled. Returns the ref to use."""
     if image_id and engine.image_exists(image_id):
         try:
-            if image_ref and engine.api.inspect_image(image_ref)["Id"] == image_id:
+            if image_ref and engine.inspect_image(image_ref)["Id"] == image_id:
                 return image_ref
-        except Exception:
-            pass
+        except EngineError:
+            pass  # the tag is gone or points elsewhere: use the exact image by id
         return image_id
     if image_archive and store.exists(image_archive):
         with store.open_read(image_archive) as raw:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from .. import reconcile as reconciliation
 from ..engine import Engine
 from ..errors import CryoError
-from ..models import Host, Job
+from ..models import Host
 from . import inventory, registration
 from .context import WorkerContext, set_context
 from .heartbeat import EventWatcher, Heartbeat
@@ -25,7 +25,7 @@ def run_worker(host_name, *, docker_url=None, token=None, concurrency=2, logleve
     host = registration.enroll(host_name, engine, worker_id, token)
     ctx = WorkerContext(host_id=host.pk, host_name=host.name, docker_url=engine.url, worker_id=worker_id)
     set_context(ctx)
-    _fail_orphans(host, worker_id)
+    reconciliation.reconcile()  # jobs an earlier worker of this host left running can never finish
     try:
         inventory.sync_all(host, engine)
     except CryoError as exc:
@@ -55,12 +55,3 @@ def run_worker(host_name, *, docker_url=None, token=None, concurrency=2, logleve
             status=Host.Status.OFFLINE, status_reason="its worker stopped", last_seen=timezone.now(), worker_id=""
         )
 
-
-def _fail_orphans(host, worker_id):
-    """Jobs left running by an earlier worker of this host can never finish: fail them now."""
-    for job in Job.objects.filter(host=host, state=Job.State.RUNNING).exclude(claimed_by=worker_id):
-        from ..lifecycle import fail_running
-
-        fail_running(job, f"the worker of host {host.name} restarted while the job was running; the engine may have "
-                          "finished the operation: check the container, then sync the host", claimed_by=job.claimed_by)
-    reconciliation.reconcile()
