@@ -3,7 +3,7 @@ belongs to that host, in the state the dashboard expects. Refusals that smell of
 import logging
 
 from django.db import transaction
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
@@ -102,7 +102,7 @@ def heartbeat(request, payload: s.HeartbeatIn):
 @api.post("/goodbye", response={204: None}, url_name="goodbye")
 def goodbye(request, payload: s.AgentIn):
     presence.goodbye(request.auth, agent_id=payload.agent_id)
-    return 204, None
+    return Status(204, None)
 
 
 @api.post("/inventory", response={200: dict, 409: s.Error}, url_name="inventory")
@@ -115,7 +115,7 @@ def full_inventory(request, payload: s.InventoryIn):
 def one_container(request, engine_id: str, payload: s.ContainerIn):
     _agent(request, payload.agent_id)
     inventory.apply_one(request.host, engine_id, {"gone": True} if payload.gone else payload.container)
-    return 204, None
+    return Status(204, None)
 
 
 # -- jobs ------------------------------------------------------------------------------------------

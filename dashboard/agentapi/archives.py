@@ -1,13 +1,17 @@
 """Archive bytes through the worker API: a host uploads what its job says it may write, once; a host downloads what
 the current step of its job says it may read, following an upload that is still going on."""
 
+import time
+
 from django.http import JsonResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from snapshots import store
 from snapshots.agents import joining
 from snapshots.errors import ArchiveRejected
+from snapshots.jobs import transitions
 from snapshots.models import Archive, Job
 
 
@@ -39,12 +43,17 @@ def upload(request, archive_id):
         return _error(403 if archive else 404, "this host may not write that archive")
     if archive.state != Archive.State.WRITING or archive.job is None or archive.job.is_terminal:
         return _error(409, f"archive {archive.id} is {archive.state}; it can be written only once, by its job")
+    started, t0 = timezone.now(), time.monotonic()
     try:
         archive = store.receive(archive, _body_reader(request))
     except ArchiveRejected as exc:
         return _error(409, exc.message)
     except OSError as exc:
         return _error(507, f"the dashboard could not store the archive: {exc.strerror or exc}")
+    if archive.kind == Archive.Kind.CHECKPOINT and archive.job.kind in (Job.Kind.CLONE, Job.Kind.MIGRATE):
+        # written after the source handed the job on: the dashboard times it, as the phase "export"
+        transitions.record_phase(archive.job_id, {"name": "export", "host": host.name, "started": started.isoformat(),
+                                                  "seconds": round(time.monotonic() - t0, 3)})
     return JsonResponse({"archive": str(archive.id), "sha256": archive.sha256, "size": archive.size})
 
 

@@ -2,7 +2,10 @@
 changes, so a CLI learns of the end within a few tens of milliseconds instead of a polling period."""
 import time
 
+from django.http import HttpResponse
 from django.urls import reverse
+
+from ninja import Status
 
 from snapshots import services
 from snapshots.models import Job
@@ -57,9 +60,10 @@ def jobs(request, host: str | None = None, state: str | None = None, limit: int 
 
 
 @api.post("/jobs", response={202: dict}, url_name="api-job-request")
-def request_job(request, payload: JobIn):
+def request_job(request, payload: JobIn, response: HttpResponse):
     job = REQUESTS[payload.kind](request.user, payload, origin(request))
-    return 202, {**job_dict(_jobs().get(pk=job.pk)), "url": reverse("api-v1:api-job", args=[str(job.id)])}
+    response["Location"] = reverse("api-v1:api-job", args=[str(job.id)])
+    return Status(202, job_dict(_jobs().get(pk=job.pk)))
 
 
 @api.get("/jobs/{job_id}", url_name="api-job")

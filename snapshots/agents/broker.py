@@ -19,9 +19,10 @@ log = logging.getLogger(__name__)
 # (its lock on the unacknowledged set is a Lua script; Redis checks every command a script runs against the
 # same rights, so scripts reach no other key).
 COMMANDS = (
-    "brpop", "lpush", "rpush", "llen", "sadd", "smembers", "srem", "zadd", "zrem", "zrangebyscore",
-    "zrevrangebyscore", "hset", "hget", "hdel", "set", "get", "del", "exists", "multi", "exec", "watch", "unwatch",
-    "discard", "ping", "select", "auth", "client|setname", "client|id", "evalsha", "eval", "script|load",
+    "brpop", "lpush", "rpush", "llen", "sadd", "smembers", "srem", "sismember", "zadd", "zrem", "zrange",
+    "zrangebyscore", "zrevrange", "zrevrangebyscore", "zcard", "hset", "hget", "hdel", "set", "get", "del",
+    "exists", "pexpire", "expire", "multi", "exec", "watch", "unwatch", "discard", "ping", "select", "auth",
+    "client|setname", "client|id", "evalsha", "eval", "script|load",
 )
 TIMEOUT = 3  # seconds: a frozen broker answers nobody's request for longer than this
 

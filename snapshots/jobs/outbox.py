@@ -25,10 +25,10 @@ def send_on_commit(job):
 
 def publish(job_id, queue):
     """Put one message on a host's queue. Returns True when the broker took it."""
-    from dashboard.celery import app
+    from celery import current_app
 
     try:
-        app.send_task(TASK, args=[job_id], queue=queue, retry=False, ignore_result=True)
+        current_app.send_task(TASK, args=[job_id], queue=queue, retry=False, ignore_result=True)
         return True
     except Exception as exc:  # kombu raises many kinds; all mean the control process will send it again
         log.warning("cannot send job %s to %s now (%s); the control process sends it again", job_id, queue, exc)

@@ -154,6 +154,16 @@ def report_phase(job_id, host, agent_id, step, name, *, seconds=None):
     return job
 
 
+def record_phase(job_id, entry):
+    """A phase timed by the dashboard itself (a source host's upload after it handed the job on), placed by time."""
+    with transaction.atomic():
+        job = _load(job_id, lock=True)
+        if job is None:
+            return
+        phases = sorted([*job.phases, entry], key=lambda p: p["started"])
+        Job.objects.filter(pk=job.pk).update(phases=phases)
+
+
 def complete(job_id, host, agent_id, step, result, *, early=False):
     """The step's work is done (or, `early`, far enough along for the next step to start). Returns the job.
 

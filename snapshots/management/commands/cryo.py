@@ -35,8 +35,9 @@ class Command(BaseCommand):
                                        "the cryo.control queue)")
         token = sub.add_parser("api-token", help="create a personal API token for the acting user (printed once)")
         token.add_argument("--name", default="automation", help="what the token is for")
-        for gone in ("worker", "enrollment-token"):
-            sub.add_parser(gone, help=argparse_hidden(), add_help=False).add_argument("rest", nargs="*")
+        for gone in ("worker", "enrollment-token"):  # retired: any arguments, then one line on what to do instead
+            sub.add_parser(gone, help=argparse_hidden(), add_help=False, prefix_chars="+").add_argument(
+                "rest", nargs="*")
 
     def handle(self, *args, command, as_user, **options):
         for key in ("verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "skip_checks"):
@@ -87,7 +88,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
     def control(self):
-        from dashboard.celery import app
+        from celery import current_app as app
 
         schedule = os.path.join(settings.VAR_DIR, "control-beat-schedule")
         os.makedirs(settings.VAR_DIR, exist_ok=True)
