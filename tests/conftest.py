@@ -172,6 +172,22 @@ def ready_host(name, agent, timeout=30):
 
 
 @pytest.fixture
+def spare_agent(dashboard, django_db_blocker):
+    """Start extra agents inside one test (each joins with a fresh token); all are stopped at its end."""
+    started = []
+
+    def start(host, docker_url, **kwargs):
+        agent = Agent(host, docker_url, dashboard.url, **kwargs)
+        shutil.rmtree(agent.state_dir, ignore_errors=True)
+        started.append(start_agent(agent, django_db_blocker))
+        return agent
+
+    yield start
+    for agent in started:
+        agent.stop()
+
+
+@pytest.fixture
 def host_a(agent_a, people):
     return people.grant(ready_host(HOST_A, agent_a))
 

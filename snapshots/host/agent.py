@@ -19,6 +19,7 @@ from .runners.simple import RUNNERS as SIMPLE_RUNNERS
 
 log = logging.getLogger(__name__)
 VERSION = "1"
+REVOKED_AFTER = 20  # seconds of refused heartbeats before the agent gives up
 RUNNERS = {r.kind: r for r in [*SIMPLE_RUNNERS, *COPY_RUNNERS]}
 CONTAINER_EVENTS = {"create", "start", "die", "destroy", "rename", "pause", "unpause", "restore", "checkpoint",
                     "update", "kill", "stop"}
@@ -193,16 +194,23 @@ class Agent:
     def _heartbeats(self):
         engine = self.engine()
         last_sync = 0.0
+        refused_since = None
         interval = self.config.get("heartbeat_interval", 5)
         while not self.stop_event.is_set():
             try:
                 self.beat(engine)
+                refused_since = None
                 if time.monotonic() - last_sync > self.config.get("sync_interval", 60):
                     last_sync = time.monotonic()
                     self.send_inventory(engine)
             except CredentialRejected:
-                self.stop("this host's credential was revoked (or the host removed): the agent stops")
-                return
+                # Every request is refused from now on; stop once that has lasted (not on one answer, which may
+                # come from a dashboard whose database is being restored).
+                refused_since = refused_since or time.monotonic()
+                if time.monotonic() - refused_since > REVOKED_AFTER:
+                    self.stop("this host's credential was revoked (or the host removed): the agent stops")
+                    return
+                log.warning("the dashboard refused this host's credential")
             except ApiError as exc:
                 if exc.status == 409:
                     self.stop(f"the dashboard gave this host to another agent process: {exc.reason}")
