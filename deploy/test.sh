@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: provision what the suite needs on this machine, then run the whole suite.
-# Under CI=true the suite runs twice: on PostgreSQL, then on SQLite. Extra arguments go to pytest.
+# Under CI=true the whole suite runs on PostgreSQL (production's database), then the tiers whose behaviour can
+# differ per database run again on SQLite (make run's): unit, web and integration (several processes sharing
+# one file). Extra arguments go to pytest (and then replace the tier selection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
@@ -38,7 +40,11 @@ if [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; then
     step "PostgreSQL"
     pg_url=$(bash deploy/services.sh postgres)
     DATABASE_URL="$pg_url" run_suite "PostgreSQL" "$@"
-    (unset DATABASE_URL; run_suite "SQLite" "$@")
+    if [[ $# -gt 0 ]]; then
+        (unset DATABASE_URL; run_suite "SQLite" "$@")
+    else
+        (unset DATABASE_URL; run_suite "SQLite (unit, web, integration)" tests/unit tests/web tests/integration)
+    fi
 else
     if [[ -n ${DATABASE_URL:-} ]]; then run_suite "DATABASE_URL" "$@"; else run_suite "SQLite" "$@"; fi
 fi
