@@ -6,8 +6,6 @@ turned into the domain errors of `snapshots.errors`, with the engine's own text 
 Only worker processes construct an Engine; the web tier never does.
 """
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import docker
@@ -15,6 +13,7 @@ import requests
 from docker import errors as docker_errors
 
 from . import errors
+from .host import criu
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 
@@ -243,8 +242,13 @@ def directory_size(path):
 
 
 def host_facts():
-    """Facts about the machine the worker runs on: CPU, CRIU. (The engine's own facts come from info().)"""
-    facts = {"cpu_model": "", "cpu_flags": "", "criu_ok": False, "criu_version": "", "criu_message": ""}
+    """Facts about the machine the worker runs on: CPU, CRIU. (The engine's own facts come from info().)
+
+    CRIU is judged by a real probe (snapshots.host.criu): `criu check` alone says "Looks good" for a
+    CRIU that cannot dump any process holding a network socket on this kernel. Such a host is not
+    CRIU-ready: criu_ok is false and criu_message says why and what to install.
+    """
+    facts = {"cpu_model": "", "cpu_flags": "", **criu.cached_facts()}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
@@ -256,17 +260,7 @@ def host_facts():
                     facts["cpu_flags"] = value.strip()
     except OSError:
         pass
-    criu = shutil.which("criu") or shutil.which("criu", path="/usr/local/sbin:/usr/sbin:/sbin")
-    if not criu:
-        facts["criu_message"] = "criu is not installed (deploy/provision-host.sh installs a working one)"
-        return facts
-    try:
-        out = subprocess.run([criu, "--version"], capture_output=True, text=True, timeout=20)
-        facts["criu_version"] = (out.stdout.strip().splitlines() or [""])[0].replace("Version:", "").strip()
-        check = subprocess.run([criu, "check"], capture_output=True, text=True, timeout=60)
-        text = (check.stdout + check.stderr).strip()
-        facts["criu_ok"] = check.returncode == 0 and "Looks good" in text
-        facts["criu_message"] = "" if facts["criu_ok"] else (text.splitlines() or ["criu check failed"])[-1][:500]
-    except (OSError, subprocess.SubprocessError) as exc:
-        facts["criu_message"] = f"cannot run criu: {exc}"
+    if facts["criu_ok"] and not facts["criu_sockets_ok"]:
+        facts["criu_ok"] = False
+        facts["criu_message"] = facts["criu_sockets_message"]
     return facts
