@@ -24,10 +24,20 @@
 # Every step is skipped when already satisfied; a second run only probes CRIU
 # (about half a second). No daemon is started (deploy/dockerd-instance.sh does).
 #
+# It also writes /etc/criu/runc.conf (unless that file exists and is not
+# Cryo's) with `tcp-established`: runc passes this file to CRIU on every
+# checkpoint and restore, and it is the only way to let Docker carry a TCP
+# connection that is established inside the container (Docker never asks runc
+# for it). See the README's "Known engine limits" for what that means for
+# connections to peers outside the container.
+#
 # Environment:
 #   CRIU_PREFIX   where the pinned CRIU is unpacked (default /opt/criu4)
 #   CRIU_MIRROR   Debian mirror (or snapshot) to fetch the pinned packages from
 #                 (default: the Debian mirror already used in /etc/apt)
+#   CRYO_CRIU_TCP_ESTABLISHED=no   leave /etc/criu/runc.conf alone (and remove
+#                 Cryo's): checkpoints of containers holding an established TCP
+#                 connection then fail, as with plain Docker
 set -euo pipefail
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
@@ -55,6 +65,8 @@ CRIU_PINS=(
     libtasn1-6=4.21.0-2+b1 libp11-kit0=0.26.5-1 libffi8=3.8.0-2
 )
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+RUNC_CRIU_CONF=/etc/criu/runc.conf
+RUNC_CRIU_CONF_MARK="# Written by Cryo's deploy/provision-host.sh (CRYO_CRIU_TCP_ESTABLISHED=no removes it)."
 
 log() { echo "provision-host: $*" >&2; }
 die() {
@@ -345,6 +357,48 @@ ensure_criu() {
         die "CRIU is installed at $CRIU_WRAPPER but fails the probe (see above); this kernel may lack checkpoint/restore support"
 }
 
+# runc (>= 1.0) hands /etc/criu/runc.conf to CRIU on every checkpoint and
+# restore, and its settings override what runc asked for. Only a file Cryo
+# wrote is ever changed or removed.
+ensure_runc_criu_config() {
+    local wanted=${CRYO_CRIU_TCP_ESTABLISHED:-yes} ours=0
+    if [[ -e $RUNC_CRIU_CONF ]]; then
+        if ! grep -qF "$RUNC_CRIU_CONF_MARK" "$RUNC_CRIU_CONF"; then
+            if ! grep -qE '^[[:space:]]*(--)?tcp-established' "$RUNC_CRIU_CONF"; then
+                log "note: $RUNC_CRIU_CONF is not Cryo's and has no tcp-established: containers holding an established TCP connection cannot be checkpointed"
+            fi
+            return 0
+        fi
+        ours=1
+    fi
+    case "$wanted" in
+        no | false | 0)
+            if [[ $ours -eq 1 ]]; then
+                log "CRIU: removing $RUNC_CRIU_CONF (CRYO_CRIU_TCP_ESTABLISHED=$wanted)"
+                rm -f "$RUNC_CRIU_CONF"
+            fi
+            return 0
+            ;;
+    esac
+    local content
+    content=$(printf '%s\n' \
+        "$RUNC_CRIU_CONF_MARK" \
+        "# runc passes this file to CRIU on every checkpoint and restore. Docker cannot ask for" \
+        "# tcp-established itself; without it, CRIU refuses to dump a container that holds an" \
+        "# established TCP connection, even one between two of its own processes." \
+        "tcp-established")
+    if [[ -f $RUNC_CRIU_CONF && $(cat "$RUNC_CRIU_CONF") == "$content" ]]; then
+        return 0
+    fi
+    log "CRIU: writing $RUNC_CRIU_CONF (tcp-established)"
+    mkdir -p "$(dirname "$RUNC_CRIU_CONF")"
+    local tmp
+    tmp=$(mktemp "$RUNC_CRIU_CONF.XXXXXX")
+    printf '%s\n' "$content" >"$tmp"
+    chmod 0644 "$tmp"
+    mv -f "$tmp" "$RUNC_CRIU_CONF"
+}
+
 # ---------------------------------------------------------------------------
 main() {
     check_host
@@ -354,6 +408,7 @@ main() {
         command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found after installing docker.io; check the docker.io package"
     done
     ensure_criu
+    ensure_runc_criu_config
 
     local dockerd_version criu_version
     dockerd_version=$(dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+).*/\1/')
