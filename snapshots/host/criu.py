@@ -112,6 +112,7 @@ class ProbeResult:
     seconds: float
     detail: str = ""
     criu_errors: list = field(default_factory=list)
+    port: int = None
 
     @property
     def socket_options_refused(self):
@@ -135,11 +136,11 @@ def _probe(criu, *, timeout, python, tmp_root):
     images = os.path.join(workdir, "images")
     os.mkdir(images)
     port_file = os.path.join(workdir, "port")
-    restored_pid = None
+    restored_pid = port = None
 
     def result(ok, stage, detail="", log_name=None):
         errors = criu_logs.errors_from_file(os.path.join(images, log_name)) if log_name else []
-        return ProbeResult(ok, stage, 0.0, detail, errors)
+        return ProbeResult(ok, stage, 0.0, detail, errors, port)
 
     def run_criu(args):
         return subprocess.run([criu, *args], capture_output=True, text=True, timeout=timeout,
