@@ -51,6 +51,15 @@ if [[ -z $DOCKER_URL ]]; then
                 docker -H "$DOCKER_URL" start demo-counter >/dev/null && say "started the demo container 'demo-counter' again"
             fi
         fi
+        if bash deploy/test-image/build-service.sh "$DOCKER_URL" redis cryo-redis:1 >/dev/null; then
+            if ! docker -H "$DOCKER_URL" inspect demo-redis >/dev/null 2>&1; then
+                docker -H "$DOCKER_URL" run -d --name demo-redis --network none cryo-redis:1 >/dev/null
+                say "started a demo container 'demo-redis' (this machine's redis-server on the container's loopback;" \
+                    "try: docker -H $DOCKER_URL exec demo-redis redis-cli set greeting hello)"
+            elif [[ $(docker -H "$DOCKER_URL" inspect -f '{{.State.Running}}' demo-redis) != true ]]; then
+                docker -H "$DOCKER_URL" start demo-redis >/dev/null && say "started the demo container 'demo-redis' again"
+            fi
+        fi
     else
         say "no CRIU-capable Docker engine here, and this is not a root shell on Debian/Ubuntu to provision one."
         say "Need: Docker with \"experimental\": true in /etc/docker/daemon.json, and CRIU passing \`criu check\`."
