@@ -12,6 +12,7 @@ import contextlib
 import pytest
 
 from snapshots import services
+from snapshots.host import connections
 from snapshots.models import Checkpoint
 
 from ..conftest import synced_container
@@ -126,6 +127,10 @@ def test_a_connection_inside_the_container_survives_a_checkpoint_with_exit_and_a
     before = wait_for_pingpong(container, 5)
     assert len(before.connects) == 1 and not before.broken, before
     conn_id, port = before.connects[0]
+    container.reload()
+    pid = container.attrs["State"]["Pid"]
+    assert {(c.local_port, c.remote_port) for c in connections.established(pid)} == {(7000, port), (port, 7000)}
+    assert connections.outside_peers(pid) == [], "both ends are inside the container: safe to carry"
 
     succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="connected", origin=origin))
     container.reload()
