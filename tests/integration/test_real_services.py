@@ -99,6 +99,31 @@ def test_a_redis_server_restored_from_a_leave_running_checkpoint_is_back_at_that
     assert redis_intact(container, 1, KEYS) == KEYS
 
 
+def test_a_redis_server_with_an_append_only_file_in_its_own_layer_restores_in_place_and_keeps_writing_it(
+    people, host_a, daemon_a, origin
+):
+    command = ["/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--dir", "/data",
+               "--appendonly", "yes"]
+    with running(host_a, daemon_a.run_redis(command=command)) as (container, row):
+        assert fill_redis(container, 1, 5_000) == 5_000
+        run_id = redis_info(container)["run_id"]
+        succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="aof", origin=origin))
+        succeeded(services.request_restore(people.otto, host_a.name, row.name, "aof", origin=origin))
+        assert answers(container) and redis_info(container)["run_id"] == run_id
+        assert redis_intact(container, 1, 5_000) == 5_000
+        size = aof_bytes(container)
+        assert fill_redis(container, 5_001, 5_100) == 100
+        persistence = redis_cli(container, "INFO", "persistence")
+        assert "aof_last_write_status:ok" in persistence
+        assert aof_bytes(container) > size, "the restored server goes on appending to the same file"
+
+
+def aof_bytes(container):
+    code, out = container.exec_run(["sh", "-c", "cat /data/appendonlydir/*.incr.aof | wc -c"])
+    assert code == 0, out
+    return int(out.decode().strip())
+
+
 def test_a_clone_of_a_redis_server_on_the_same_host_has_every_key_and_answers_beside_the_source(
     people, host_a, redis_a, daemon_a, origin
 ):
@@ -147,6 +172,29 @@ def test_a_connection_inside_the_container_survives_a_checkpoint_with_exit_and_a
         "same connection, and the server has accepted exactly one"
     code, out = container.exec_run(["sh", "-c", "echo ping | nc 127.0.0.1 7000"])
     assert (code, out.decode().strip()) == (0, "pong accepts=2"), "the restored server answers on its socket"
+
+
+def test_a_connection_restored_from_a_leave_running_checkpoint_goes_on_from_that_moment(
+    people, host_a, pingpong_a, origin
+):
+    container, row = pingpong_a
+    conn_id, port = wait_for_pingpong(container, 3).connects[0]
+    succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="live", leave_running=True,
+                                          origin=origin))
+    at_checkpoint = pingpong_log(container).last_tick
+    wait_for_pingpong(container, at_checkpoint + 5)
+    container.stop(timeout=5)
+    synced_container(host_a, container, state="exited")
+    stopped_at = pingpong_log(container).last_tick
+
+    succeeded(services.request_restore(people.otto, host_a.name, row.name, "live", origin=origin))
+    log = wait_for_pingpong(container, stopped_at + 3)
+    assert not log.broken and log.connects == [(conn_id, port)]
+    numbers = [t[0] for t in log.ticks]
+    back = [(a, b) for a, b in zip(numbers, numbers[1:]) if b != a + 1]
+    assert len(back) == 1 and back[0][0] == stopped_at and back[0][1] <= at_checkpoint + 1, \
+        f"the sequence goes on once, from the checkpoint's moment (at most tick {at_checkpoint}): {back}"
+    assert {(t[1], t[2], t[3]) for t in log.ticks} == {(conn_id, port, 1)}
 
 
 def test_a_clone_of_a_container_holding_a_connection_carries_that_connection(
