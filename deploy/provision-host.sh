@@ -268,7 +268,7 @@ download_pinned_criu() {
     apt-get "${apt_opts[@]}" update -q >&2 ||
         die "could not read the Debian ${CRIU_SUITES[*]} package lists from $mirror (set CRIU_MIRROR to a reachable Debian mirror)"
     if ! (cd "$CRIU_WORKDIR/debs" && apt-get "${apt_opts[@]}" download "${CRIU_PINS[@]}" >&2); then
-        die "could not download the pinned CRIU packages from Debian ${CRIU_SUITES[*]} at $mirror (see apt's message above: a pinned version has probably left the suites). Pins: ${CRIU_PINS[*]}. Set CRIU_MIRROR to a Debian snapshot that has them (http://snapshot.debian.org/archive/debian/<timestamp>), or update CRIU_PINS in $0 after checking the new versions with deploy/criu-probe.sh"
+        die "could not download the pinned CRIU packages from Debian ${CRIU_SUITES[*]} at $mirror (see apt's message above: a pinned version has probably left the suites). Pins: ${CRIU_PINS[*]}. Set CRIU_MIRROR to a Debian snapshot that has them (http://snapshot.debian.org/archive/debian/<timestamp>), or update CRIU_PINS in deploy/provision-host.sh after checking the new versions with deploy/criu-probe.sh"
     fi
 
     # apt checked each file against the signed index; check that each is the pinned version.
