@@ -1,4 +1,5 @@
-"""The Celery application shared by the web tier (which only sends) and the host workers."""
+"""The dashboard side's Celery application: the web tier publishes with it, the control process consumes with it.
+Host agents do not load it: they consume their own queue with kombu, as their own broker user."""
 import os
 
 from celery import Celery

@@ -9,8 +9,20 @@ from .env import envbool, envint, envlist, envstr
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("CRYO_VAR_DIR", str(BASE_DIR / "var")))
 
+
+
+def _var_default(name, fallback=None):
+    """A file `make run` keeps in var/ (a secret, or the broker's address): used when nothing else is configured,
+    so that commands from a second shell in the same checkout find the same dashboard."""
+    path = VAR_DIR / name
+    try:
+        return path.read_text(encoding="utf-8").strip() or fallback
+    except OSError:
+        return fallback
+
+
 DEBUG = envbool("CRYO_DEBUG", False)
-SECRET_KEY = envstr("CRYO_SECRET_KEY", secret=True)
+SECRET_KEY = envstr("CRYO_SECRET_KEY", secret=True) or _var_default("secret-key")
 if not SECRET_KEY:
     if DEBUG:
         SECRET_KEY = "insecure-development-key-only-for-CRYO_DEBUG"
@@ -74,14 +86,14 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r} is not a database URL: {exc}") from exc
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web app and the workers write to the same file: wait on locks, take the write lock up front.
+    # The web app and the control process write to the same file: wait on locks, take the write lock up front.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # Tests share their database with real worker processes, so it must be a file.
+    # Tests share their database with real dashboard and control processes, so it must be a file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-cryo.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -111,12 +123,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# Celery: Redis broker. Workers acknowledge a task only after it ran (acks_late) and take one task at
-# a time (prefetch 1), so a worker that dies mid-job leaves its message to be redelivered; the job row
-# is claimed with a conditional update, so a redelivered task never performs an operation twice.
-# The visibility timeout (time before Redis redelivers an unacknowledged message) is longer than the
-# longest job (CRYO_ENGINE_TIMEOUT) so that a slow checkpoint is not handed to a second consumer.
-CELERY_BROKER_URL = envstr("CRYO_BROKER_URL", "redis://127.0.0.1:6379/0", secret=True)
+# Celery with a Redis broker. The dashboard side publishes (every host's queue) and runs the control process
+# (queue cryo.control, with beat); each host's agent consumes only its own queue, as its own broker user
+# (snapshots.agents.broker). Agents acknowledge a message only after its job step ran (a message whose agent died
+# is delivered again) and the dashboard's conditional claim keeps a job single-run. Publishing has short
+# timeouts: a frozen broker delays nobody for long, and the control process sends again what did not go out.
+CELERY_BROKER_URL = envstr("CRYO_BROKER_URL", _var_default("broker-url", "redis://127.0.0.1:6379/0"), secret=True)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -125,18 +137,31 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = "cryo.default"
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_DEFAULT_QUEUE = "cryo.control"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 
 # Cryo itself.
 CRYO_ENGINE_TIMEOUT = envint("CRYO_ENGINE_TIMEOUT", 900, minimum=10)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CRYO_ENGINE_TIMEOUT * 4}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CRYO_ENGINE_TIMEOUT * 4,
+    "priority_steps": [0],
+    "socket_timeout": 3,
+    "socket_connect_timeout": 3,
+}
+CRYO_AGENT_BROKER_URL = envstr("CRYO_AGENT_BROKER_URL", "")
+CRYO_PUBLIC_URL = envstr("CRYO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 CRYO_HEARTBEAT_INTERVAL = envint("CRYO_HEARTBEAT_INTERVAL", 5, minimum=1)
 CRYO_HEARTBEAT_GRACE = envint("CRYO_HEARTBEAT_GRACE", 30, minimum=2)
+CRYO_JOB_LEASE = envint("CRYO_JOB_LEASE", CRYO_HEARTBEAT_GRACE, minimum=2)
 CRYO_SYNC_INTERVAL = envint("CRYO_SYNC_INTERVAL", 60, minimum=5)
 CRYO_JOB_QUEUE_EXPIRY = envint("CRYO_JOB_QUEUE_EXPIRY", 600, minimum=5)
-CRYO_ENROLLMENT_TOKEN = envstr("CRYO_ENROLLMENT_TOKEN", "", secret=True)
+CRYO_JOB_RESEND_AFTER = envint("CRYO_JOB_RESEND_AFTER", 10, minimum=1)
+CRYO_CONTROL_INTERVAL = envint("CRYO_CONTROL_INTERVAL", 1, minimum=1)
+CRYO_JOIN_TOKEN_MINUTES = envint("CRYO_JOIN_TOKEN_MINUTES", 60, minimum=1)
+CRYO_SPOOL_DIR = Path(envstr("CRYO_SPOOL_DIR", str(VAR_DIR / "spool")))
 CRYO_STORE_DIR = Path(envstr("CRYO_STORE_DIR", str(VAR_DIR / "store")))
 CRYO_STORE_BACKEND = envstr("CRYO_STORE_BACKEND", "django.core.files.storage.FileSystemStorage")
 CRYO_STORE_OPTIONS = {"location": str(CRYO_STORE_DIR)}
@@ -152,11 +177,21 @@ if CRYO_STORE_BACKEND == "storages.backends.s3.S3Storage":
         raise ImproperlyConfigured("CRYO_STORE_BACKEND is S3 but CRYO_S3_BUCKET is not set")
 STORAGES["checkpoints"] = {"BACKEND": CRYO_STORE_BACKEND, "OPTIONS": CRYO_STORE_OPTIONS}
 
+from datetime import timedelta  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "tick": {"task": "cryo.control.tick", "schedule": timedelta(seconds=CRYO_CONTROL_INTERVAL),
+             "options": {"expires": CRYO_CONTROL_INTERVAL * 2}},
+    "broker-users": {"task": "cryo.control.broker_users", "schedule": timedelta(seconds=60),
+                     "options": {"expires": 60}},
+}
+
+CRYO_LOG_LEVEL = envstr("CRYO_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": envstr("CRYO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": CRYO_LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

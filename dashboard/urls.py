@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from dashboard.api.api import api as people_api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("dashboard.api.urls")),
+    path("api/v1/", people_api.urls),
+    path("agent/v1/", include("dashboard.agentapi.urls")),
     path("", include("dashboard.web.urls")),
 ]
 

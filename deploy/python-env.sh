@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install the pinned requirements (runtime and test) when they changed.
+# Create .venv and install the pinned requirements (runtime and test) and the `cryo` and `cryo-agent` commands
+# when they changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -11,9 +12,11 @@ if [[ ! -x .venv/bin/python ]]; then
     "$PYTHON" -m venv .venv || { echo "python-env: cannot create .venv (on Debian: apt-get install python3-venv)" >&2; exit 1; }
 fi
 stamp=.venv/.requirements.sha256
-want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -r requirements-dev.txt
+    # The `cryo` and `cryo-agent` commands, from this checkout (editable: no copy of the code).
+    .venv/bin/python -m pip install --quiet --no-deps --editable .
     echo "$want" > "$stamp"
 fi

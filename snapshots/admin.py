@@ -30,7 +30,7 @@ class HostAdmin(admin.ModelAdmin):
     readonly_fields = tuple(f for f in fields if f not in ("operator_groups",))
 
     def has_add_permission(self, request):
-        return False  # hosts enroll through their worker
+        return False  # hosts are added with "Add a host" (or `cryo host add`), which makes their join token
 
     def has_delete_permission(self, request, obj=None):
         return False  # `cryo remove` keeps the history

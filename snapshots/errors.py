@@ -76,3 +76,11 @@ class CheckpointNotFound(EngineError):
 
 class ArchiveRejected(CryoError):
     """A checkpoint archive failed verification; nothing was extracted from it."""
+
+
+def http_status(exc):
+    """The one mapping from what went wrong to an HTTP status (API, worker API and pages alike)."""
+    for kind, status in ((AccessDenied, 403), (Busy, 409), (InvalidRequest, 400)):
+        if isinstance(exc, kind):
+            return status
+    return 400

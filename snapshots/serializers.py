@@ -3,14 +3,20 @@
 
 def job_dict(job):
     return {
-        "id": str(job.id), "kind": job.kind, "state": job.state, "host": job.host.name,
+        "id": str(job.id), "kind": job.kind, "state": job.state, "step": job.step, "host": job.host.name,
         "target_host": job.target_host.name if job.target_host_id else None,
         "container": job.container_name, "checkpoint": job.checkpoint_name,
         "requested_by": job.requested_by_name, "source": job.source,
         "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
         "duration_ms": job.duration_ms, "phase": job.phase, "phases": job.phases, "error": job.error,
         "result": {k: v for k, v in (job.result or {}).items() if k != "traceback"},
+        "version": job_version(job),
     }
+
+
+def job_version(job):
+    """What a waiting client has seen of a job; it is answered as soon as this changes."""
+    return f"{job.state}:{job.step}:{job.phase}:{len(job.phases)}"
 
 
 def host_dict(h):
@@ -19,7 +25,8 @@ def host_dict(h):
         "docker_version": h.docker_version, "api_version": h.api_version, "experimental": h.experimental,
         "criu_ok": h.criu_ok, "criu_version": h.criu_version, "kernel": h.kernel, "cpu_model": h.cpu_model,
         "docker_root_dir": h.docker_root_dir, "containers_running": h.containers_running,
-        "last_seen": h.last_seen, "queue": h.queue,
+        "last_seen": h.last_seen, "queue": h.queue, "joined_at": h.joined_at, "agent": h.worker_id,
+        "criu_sockets_ok": h.criu_sockets_ok,
     }
 
 
@@ -29,6 +36,7 @@ def container_dict(c):
 
 
 def checkpoint_dict(cp):
+    stored = next((a for a in cp.archives.all() if a.state == "complete" and a.keep), None)
     return {"name": cp.name, "status": cp.status, "exit": cp.exit, "size_bytes": cp.size_bytes,
             "created_by": cp.created_by_name, "created_at": cp.created_at, "engine": cp.engine_facts,
-            "archive": cp.archive or None, "archive_sha256": cp.archive_sha256 or None}
+            "archive": stored.name if stored else None, "archive_sha256": stored.sha256 if stored else None}

@@ -1,14 +1,16 @@
+"""Tasks of the control process (queue cryo.control). Host agents consume their own queues, not this one."""
 from celery import shared_task
 
-from . import lifecycle
+from . import control
 
 
-@shared_task(name="cryo.run_job", acks_late=True, ignore_result=True)
-def run_job(job_id, step="run"):
-    """Every job runs through this one task; the lifecycle wrapper owns claim, outcome and audit.
+@shared_task(name="cryo.control.tick", ignore_result=True)
+def tick():
+    """Reconcile the fleet: consumers, leases, stranded steps, expiries, lost messages."""
+    return control.tick()
 
-    Only host workers execute it; the web tier only sends it, and never loads the Docker SDK.
-    """
-    from .worker.context import current_context
 
-    lifecycle.execute(job_id, step, current_context())
+@shared_task(name="cryo.control.broker_users", ignore_result=True)
+def broker_users():
+    """Keep every live host's broker user in place (a broker restart without persistence loses them)."""
+    control.ensure_broker_users()

@@ -1,25 +1,27 @@
 """Personas and real services for Cryo's tests.
 
 Personas: Ada is an admin; Otto operates the hosts granted to his team ("team-a"); Vic only views.
-The integration tiers use test-owned Docker daemons (cryo-test-a, cryo-test-b), a real worker process per
-host, Redis and the test database; under CI a missing engine fails the run instead of skipping.
+The integration tiers use test-owned Docker daemons (cryo-test-a, cryo-test-b), a Redis of their own, the
+dashboard served by gunicorn with its control process, and a real `cryo-agent` per host whose environment holds
+only the dashboard's URL; under CI a missing engine fails the run instead of skipping.
 """
 import contextlib
 import os
+import shutil
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 
-from snapshots.models import Container, EnrollmentToken, Host
+from snapshots.models import Container, Host, HostCredential, JoinToken
+from snapshots.models.credentials import digest
 from snapshots.services import Origin
 from snapshots.services.access import ADMIN_GROUP
 
 from .harness.engine import in_ci, start_daemon, stop_daemon
-from .harness.workers import WorkerProcess, wait_until
-
-TOKEN = "test-enrollment-token"
+from .harness.processes import Agent, Broker, Control, Dashboard, wait_until
 # Several test runs can share a machine when each sets its own prefix, broker database and var dir.
 DAEMON_PREFIX = os.environ.get("CRYO_TEST_DAEMON_PREFIX", "cryo-test")
 HOST_A, DAEMON_A = "test-a", f"{DAEMON_PREFIX}-a"
@@ -55,16 +57,37 @@ def origin():
 # -- real services ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def broker():
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    """The tests' own Redis (hosts' broker users are ACL users on it); never the machine's shared one."""
+    url = settings.CELERY_BROKER_URL
+    if urlsplit(url).port in (None, 6379):
+        pytest.fail(f"CRYO_BROKER_URL={url}: the tests start a broker of their own on another port (they create "
+                    "ACL users on it); see pytest.ini", pytrace=False)
+    server = None
+    client = redis.Redis.from_url(url)
     try:
         client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        message = f"Redis is not reachable at {settings.CELERY_BROKER_URL}: {exc}"
-        if in_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    except redis.exceptions.ConnectionError:
+        if not shutil.which("redis-server"):
+            message = "redis-server is not installed (deploy/provision-host.sh installs it)"
+            if in_ci():
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+        server = Broker(url).start()
     client.flushdb()
-    return client
+    yield client
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def dashboard(django_db_setup, django_db_blocker, broker):
+    """The dashboard served by gunicorn on the test database, and the control process beside it."""
+    web = Dashboard().start()
+    control = Control().start()
+    web.control = control
+    yield web
+    control.stop()
+    web.stop()
 
 
 def owned_daemon(name):
@@ -84,70 +107,94 @@ def daemon_b():
     yield from owned_daemon(DAEMON_B)
 
 
-def install_token(django_db_blocker=None):
-    with django_db_blocker.unblock() if django_db_blocker else contextlib.nullcontext():
-        EnrollmentToken.install(TOKEN, "tests")
+def join_token_for(name):
+    """The host's row (added as an admin would) and a fresh one-time join token for its agent."""
+    host = Host.all_objects.filter(name=name).first()
+    if host is None or host.removed_at:
+        host = Host.all_objects.filter(name=name).first() or Host.objects.create(name=name)
+        Host.all_objects.filter(pk=host.pk).update(removed_at=None)
+    _row, token = JoinToken.issue(Host.all_objects.get(pk=host.pk), created_by_name="tests")
+    return token
 
 
-def session_worker(host, daemon, django_db_blocker):
-    install_token(django_db_blocker)
-    worker = WorkerProcess(host, daemon.url, TOKEN).start()
+def install_credential(name, credential):
+    """After a test flushed the tables, put back the host and its agent's credential (as its hash)."""
+    host = Host.all_objects.filter(name=name).first() or Host.objects.create(name=name)
+    if not HostCredential.objects.filter(token_hash=digest(credential)).exists():
+        HostCredential.objects.create(host=host, token_hash=digest(credential), prefix=credential[:12])
+    return host
+
+
+def start_agent(agent, django_db_blocker=None):
+    blocker = django_db_blocker.unblock() if django_db_blocker else contextlib.nullcontext()
+    with blocker:
+        if agent.credential():
+            install_credential(agent.host, agent.credential())
+        else:
+            agent.join_token = join_token_for(agent.host)
+    agent.start()
+    return agent
+
+
+def session_agent(host, daemon, dashboard, django_db_blocker):
+    agent = start_agent(Agent(host, daemon.url, dashboard.url), django_db_blocker)
     with django_db_blocker.unblock():
-        wait_until(lambda: Host.objects.filter(name=host, worker_id__gt="").exists() or not worker.alive(),
-                   60, f"worker {host} to enroll")
-    assert worker.alive(), f"worker {host} died at start:\n{worker.log_tail()}"
-    yield worker
-    worker.stop()
+        wait_until(lambda: Host.objects.filter(name=host, worker_id__gt="").exists() or not agent.alive(),
+                   60, f"agent {host} to say hello")
+    assert agent.alive(), f"agent {host} died at start:\n{agent.log_tail()}"
+    yield agent
+    agent.stop()
 
 
 @pytest.fixture(scope="session")
-def worker_a(django_db_setup, django_db_blocker, broker, daemon_a):
-    yield from session_worker(HOST_A, daemon_a, django_db_blocker)
+def agent_a(dashboard, django_db_blocker, daemon_a):
+    yield from session_agent(HOST_A, daemon_a, dashboard, django_db_blocker)
 
 
 @pytest.fixture(scope="session")
-def worker_b(django_db_setup, django_db_blocker, broker, daemon_b):
-    yield from session_worker(HOST_B, daemon_b, django_db_blocker)
+def agent_b(dashboard, django_db_blocker, daemon_b):
+    yield from session_agent(HOST_B, daemon_b, dashboard, django_db_blocker)
 
 
-def ready_host(name, worker, timeout=30):
-    """The host row as its worker keeps it (re-created by the heartbeat after a test flushed the tables)."""
-    if not worker.alive():  # a test stopped it on purpose: bring it back
-        install_token()
-        worker.start()
+def ready_host(name, agent, timeout=30):
+    """The host row once its agent is online (put back after a test flushed the tables)."""
+    if not agent.alive():  # a test stopped it on purpose: bring it back
+        start_agent(agent)
+    elif agent.credential():
+        install_credential(name, agent.credential())
 
     def fresh():
-        assert worker.alive(), f"worker {name} died:\n{worker.log_tail()}"
+        assert agent.alive(), f"agent {name} died:\n{agent.log_tail()}"
         host = Host.objects.filter(name=name, status=Host.Status.ONLINE).first()
-        return host if host and not host.is_lost() else None
+        return host if host and host.effective_status == Host.Status.ONLINE else None
 
     return wait_until(fresh, timeout, f"host {name} online")
 
 
 @pytest.fixture
-def host_a(worker_a, people):
-    return people.grant(ready_host(HOST_A, worker_a))
-
-
-@pytest.fixture
-def host_b(worker_b, people):
-    return people.grant(ready_host(HOST_B, worker_b))
-
-
-@pytest.fixture
-def spare_worker(django_db_blocker, broker):
-    """Start extra workers inside one test; all are stopped at its end."""
+def spare_agent(dashboard, django_db_blocker):
+    """Start extra agents inside one test (each joins with a fresh token); all are stopped at its end."""
     started = []
 
     def start(host, docker_url, **kwargs):
-        install_token(django_db_blocker)
-        worker = WorkerProcess(host, docker_url, TOKEN, **kwargs).start()
-        started.append(worker)
-        return worker
+        agent = Agent(host, docker_url, dashboard.url, **kwargs)
+        shutil.rmtree(agent.state_dir, ignore_errors=True)
+        started.append(start_agent(agent, django_db_blocker))
+        return agent
 
     yield start
-    for worker in started:
-        worker.stop()
+    for agent in started:
+        agent.stop()
+
+
+@pytest.fixture
+def host_a(agent_a, people):
+    return people.grant(ready_host(HOST_A, agent_a))
+
+
+@pytest.fixture
+def host_b(agent_b, people):
+    return people.grant(ready_host(HOST_B, agent_b))
 
 
 # -- containers ------------------------------------------------------------------------------

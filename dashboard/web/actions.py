@@ -5,7 +5,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from snapshots import services
 from snapshots.errors import Busy, InvalidRequest
 from snapshots.models import Job
-from snapshots.services import Origin
+from snapshots.services import Origin, resolve
 
 from .access import get_container_for_operator, viewer_required
 from .containers import page_context
@@ -25,8 +25,8 @@ def checkpoint(request, pk):
     part = "containers/_checkpoint_form.html"
     if form.is_valid():
         try:
-            job = services.request_checkpoint(
-                request.user, container.host.name, container.engine_id, name=form.cleaned_data["name"],
+            job = services.checkpoint(
+                request.user, container, name=form.cleaned_data["name"],
                 leave_running=form.cleaned_data["leave_running"], origin=Origin.web(request),
             )
         except (InvalidRequest, Busy) as exc:
@@ -47,10 +47,8 @@ def restore(request, pk):
     part = "containers/_restore_form.html"
     if form.is_valid():
         try:
-            job = services.request_restore(
-                request.user, container.host.name, container.engine_id, form.cleaned_data["checkpoint"],
-                origin=Origin.web(request),
-            )
+            job = services.restore(request.user, resolve.checkpoint(container, form.cleaned_data["checkpoint"]),
+                                   origin=Origin.web(request))
         except (InvalidRequest, Busy) as exc:
             form.add_error(None, exc.message)
         else:
@@ -70,9 +68,8 @@ def delete_checkpoint(request, pk, name):
     if request.method == "GET":
         return render_page(request, "containers/delete.html", context, parts={"container-dialog": part})
     try:
-        job = services.request_delete_checkpoint(
-            request.user, container.host.name, container.engine_id, name, origin=Origin.web(request)
-        )
+        job = services.delete_checkpoint(request.user, resolve.checkpoint(container, name),
+                                         origin=Origin.web(request))
     except (InvalidRequest, Busy) as exc:
         context["error"] = exc.message
         return refused(request, exc.message, page="containers/delete.html", part=part, context=context)

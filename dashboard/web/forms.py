@@ -4,9 +4,11 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
+from snapshots import names
 from snapshots.models import AuditEvent, Job
 from snapshots.models.checkpoint import CHECKPOINT_NAME_MAX, validate_checkpoint_name
-from snapshots.services.requests import suggest_checkpoint_name
+from snapshots.models.host import validate_host_name
+from snapshots.services.actions import suggest_checkpoint_name
 
 
 def _choices(choices, everything):
@@ -41,7 +43,7 @@ class CloneForm(forms.Form):
     to = forms.ChoiceField(label="On host")
     name = forms.CharField(
         label="New container name", required=False, max_length=200,
-        validators=[RegexValidator(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$", "Use letters, digits, '_', '.' and '-'.")],
+        validators=[RegexValidator(rf"^(?:{names.CONTAINER.pattern})$", "Use letters, digits, '_', '.' and '-'.")],
         help_text="Leave empty for <container>-clone-<time>.",
     )
 
@@ -109,3 +111,10 @@ class AuditFilterForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=255, label="Container name or id")
+
+
+class AddHostForm(forms.Form):
+    name = forms.CharField(label="Host name", max_length=names.HOST.max_length, validators=[validate_host_name],
+                           help_text="Lowercase letters, digits and '-'.")
+    minutes = forms.IntegerField(label="Join token works for (minutes)", required=False, min_value=1,
+                                 max_value=7 * 24 * 60, help_text="Default 60.")

@@ -3,7 +3,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from snapshots import services
 from snapshots.errors import CryoError
-from snapshots.models import Job
+from snapshots.models import HostCredential, Job
 from snapshots.services import Origin, access
 
 from . import queries
@@ -22,6 +22,7 @@ def _context(request, host):
         "host": host, "page": page, "sort": sort, "include_gone": include_gone,
         "can_operate": can_operate(request, host),
         "is_admin": access.is_admin(request.user),
+        "has_credential": HostCredential.objects.live().filter(host=host).exists(),
     }
 
 
@@ -37,7 +38,7 @@ def host(request, name):
 def sync(request, name):
     host = get_host_for_operator(request, name, Job.Kind.SYNC)
     try:
-        job = services.request_sync(request.user, host.name, origin=Origin.web(request))
+        job = services.sync(request.user, host, origin=Origin.web(request))
     except CryoError as exc:
         return refused(request, exc.message, page="hosts/page.html", part="hosts/_sync.html",
                        context=_context(request, host))

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 from snapshots import services
 from snapshots.errors import AccessDenied, Busy, InvalidRequest
 from snapshots.models import Host, Job
-from snapshots.services import Origin
+from snapshots.services import Origin, resolve
 
 from . import queries
 from .access import get_container_for_operator, viewer_required
@@ -33,8 +33,9 @@ def clone(request, pk):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            job = services.request_clone(request.user, container.host.name, container.engine_id, data["checkpoint"],
-                                         to=data["to"], name=data["name"] or None, origin=Origin.web(request))
+            job = services.clone(request.user, resolve.checkpoint(container, data["checkpoint"]),
+                                 to=Host.objects.get(name=data["to"]), name=data["name"] or None,
+                                 origin=Origin.web(request))
         except AccessDenied as exc:
             raise PermissionDenied(exc.message) from None
         except (InvalidRequest, Busy) as exc:
@@ -66,8 +67,8 @@ def migrate(request, pk):
         context.update(checks=checks, checks_ok=all(c.ok for c in checks), checked_target=target)
         return render_page(request, "containers/page.html", context, parts={"migrate-panel": MIGRATE_PART})
     try:
-        job = services.request_migrate(request.user, container.host.name, container.engine_id, to=data["to"],
-                                       keep_source=data["keep_source"], origin=Origin.web(request))
+        job = services.migrate(request.user, container, to=Host.objects.get(name=data["to"]),
+                               keep_source=data["keep_source"], origin=Origin.web(request))
     except AccessDenied as exc:
         raise PermissionDenied(exc.message) from None
     except (InvalidRequest, Busy) as exc:

@@ -84,3 +84,12 @@ def result_facts(result):
             value = seconds(value)
         facts.append((label.removesuffix(" seconds").removesuffix(" bytes"), value))
     return facts
+
+
+@register.simple_tag
+def name_rule(kind, part="pattern"):
+    """A name rule's pattern or length for an input (the same rule the server, the API and the agents apply)."""
+    from snapshots import names
+
+    rule = {"checkpoint": names.CHECKPOINT, "container": names.CONTAINER, "host": names.HOST}[kind]
+    return rule.pattern if part == "pattern" else rule.max_length

@@ -1,14 +1,8 @@
-"""The subcommands of `cryo`: each parses, calls one service or query, and prints."""
+"""The subcommands of `cryo`: each turns its arguments into one API call (or a few), and prints the answer."""
 from dataclasses import dataclass, field
 
-from django.core.management.base import CommandError
-
-from .. import services
-from ..models import Checkpoint, Container, EnrollmentToken, Host, Job
-from ..reconcile import reconcile
-from ..services import lookup
-from ..serializers import checkpoint_dict, container_dict, host_dict, job_dict
 from .tables import ago, dump_json, size, table
+
 from .wait import wait_for
 
 
@@ -18,227 +12,183 @@ class Spec:
     help: str
     handler: object
     arguments: list = field(default_factory=list)
-    acts: bool = False
+    acts: bool = False  # requests a job: --no-wait, --wait-timeout
 
 
 def _arg(*args, **kwargs):
     return (args, kwargs)
 
 
-def _finish(cmd, job, options, *, done=None):
+def _job(api, out, options, body, done):
+    """Request a job; unless --no-wait, follow it to its end and say how it went (exit 1 if it failed)."""
+    job = api.call("POST", "/jobs", body=body)
     if options.get("no_wait"):
-        cmd.say(str(job.id))
+        out.write(f"{job['id']}\n")
         return
-    cmd.say(f"job {job.id}: {job.describe()}")
-    job = wait_for(job, cmd.stdout, timeout=options.get("wait_timeout"))
-    cmd.say(done(job) if done else f"{job.get_kind_display()} succeeded in {job.duration_seconds:.2f} s")
+    out.write(f"job {job['id']}: {_describe(job)}\n")
+    job = wait_for(api, job, out, timeout=options.get("wait_timeout"))
+    out.write(done(job) + "\n")
 
 
-# -- worker and hosts ------------------------------------------------------------------------
-def worker(cmd, host, docker_url, token, concurrency, loglevel, **_):
-    from django.conf import settings
-
-    from ..worker.main import run_worker
-
-    run_worker(host, docker_url=docker_url, token=token or settings.CRYO_ENROLLMENT_TOKEN,
-               concurrency=concurrency, loglevel=loglevel, stdout=cmd.stdout)
-
-
-def hosts(cmd, json, **_):
-    rows = list(Host.objects.all())
-    if json:
-        return dump_json(cmd.stdout, [host_dict(h) for h in rows])
-    if not rows:
-        cmd.say("No hosts yet. Start a worker on a Docker host: python manage.py cryo worker --host NAME")
-        return
-    table(cmd.stdout, ["host", "status", "docker", "criu", "running", "seen", "reason"], [
-        [h.name + (" (drained)" if h.drained else ""), h.effective_status, h.docker_version or "-",
-         (h.criu_version or "-") if h.criu_ok else "not ready", h.containers_running, ago(h.last_seen),
-         h.effective_reason] for h in rows
-    ])
+def _target(job):
+    text = f"{job['host']}/{job['container'] or 'inventory'}"
+    if job.get("checkpoint"):
+        text += f" checkpoint {job['checkpoint']}"
+    if job.get("target_host") and job["target_host"] != job["host"]:
+        text += f" to {job['target_host']}"
+    return text
 
 
-def containers(cmd, host, all, json, **_):
-    qs = Container.objects.select_related("host")
-    if host:
-        qs = qs.filter(host=lookup.get_host(host))
-    if not all:
-        qs = qs.present()
-    rows = list(qs.order_by("host__name", "name"))
-    if json:
-        return dump_json(cmd.stdout, [container_dict(c) for c in rows])
-    table(cmd.stdout, ["host", "id", "name", "image", "state"],
-          [[c.host.name, c.short_id, c.name, c.image, c.state] for c in rows])
-
-
-def checkpoints(cmd, host, container, json, **_):
-    c = lookup.get_container(lookup.get_host(host), container)
-    rows = list(c.checkpoints.exclude(status=Checkpoint.Status.DELETED))
-    if json:
-        return dump_json(cmd.stdout, [checkpoint_dict(cp) for cp in rows])
-    table(cmd.stdout, ["name", "status", "size", "mode", "created by", "created"], [
-        [cp.name, cp.status, size(cp.size_bytes), "exit" if cp.exit else "leave-running", cp.created_by_name,
-         ago(cp.created_at)] for cp in rows
-    ])
-
-
-def jobs(cmd, json, host, state, limit, **_):
-    reconcile()
-    qs = Job.objects.select_related("host", "target_host").order_by("-created_at")
-    if host:
-        qs = qs.filter(host__name=host)
-    if state:
-        qs = qs.filter(state=state)
-    rows = list(qs[:limit])
-    if json:
-        return dump_json(cmd.stdout, [job_dict(j) for j in rows])
-    table(cmd.stdout, ["id", "kind", "state", "target", "by", "created", "seconds", "error"], [
-        [j.short_id, j.kind, j.state, j.describe().split(" ", 1)[-1], j.requested_by_name, ago(j.created_at),
-         f"{j.duration_seconds:.2f}" if j.duration_ms is not None else "", (j.error or "")[:80]] for j in rows
-    ])
-
-
-def job(cmd, job_id, json, **_):
-    rows = list(Job.objects.filter(id__startswith=job_id.strip()).select_related("host", "target_host")[:2])
-    if len(rows) != 1:
-        raise CommandError(f"no job with id {job_id!r}" if not rows else f"job id {job_id!r} is ambiguous")
-    if json:
-        return dump_json(cmd.stdout, job_dict(rows[0]))
-    for key, value in job_dict(rows[0]).items():
-        cmd.say(f"{key:>13}: {value}")
-
-
-def do_reconcile(cmd, **_):
-    cmd.say(f"{reconcile()} job(s) failed by reconciliation")
-
-
-def enrollment_token(cmd, **_):
-    token = EnrollmentToken.rotate("cli")
-    cmd.say(token)
-
-
-def api_token(cmd, name, actor, **_):
-    from ..models import ApiToken
-
-    row, token = ApiToken.issue(actor, name)
-    cmd.say(token)
-    cmd.stderr.write(f"API token {row.prefix}… for {actor.get_username()} ({name}); it is shown only this once")
-
-
-def bootstrap(cmd, admin_password_file, token_file, **_):
-    """First start on a machine: an admin account and an enrollment token, each kept in a private file."""
-    import os
-    import secrets
-
-    from django.contrib.auth import get_user_model
-
-    User = get_user_model()
-    if not User.objects.filter(is_superuser=True).exists():
-        password = secrets.token_urlsafe(12)
-        User.objects.create_superuser("admin", "", password)
-        _write_private(admin_password_file, password)
-        cmd.say(f"Created the admin account: sign in as 'admin' with the password in {admin_password_file}")
-    token = ""
-    if os.path.exists(token_file):
-        with open(token_file, encoding="utf-8") as fh:
-            token = fh.read().strip()
-    if token:
-        EnrollmentToken.install(token, "bootstrap")
-    else:
-        _write_private(token_file, EnrollmentToken.rotate("bootstrap"))
-        cmd.say(f"Created an enrollment token for workers in {token_file}")
-
-
-def _write_private(path, text):
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
-
-
-# -- actions ---------------------------------------------------------------------------------
-def checkpoint(cmd, host, container, name, leave_running, actor, origin, **options):
-    job = services.request_checkpoint(actor, host, container, name=name, leave_running=leave_running, origin=origin)
-    _finish(cmd, job, options, done=lambda j: (
-        f"Checkpoint {j.checkpoint_name} of {j.container_name} created in {j.result.get('checkpoint_seconds')} s "
-        f"({size(j.result.get('size_bytes'))})"))
-
-
-def restore(cmd, host, container, checkpoint, actor, origin, **options):
-    job = services.request_restore(actor, host, container, checkpoint, origin=origin)
-    _finish(cmd, job, options, done=lambda j: (
-        f"Restored {j.container_name} from {j.checkpoint_name} in {j.result.get('restore_seconds')} s"))
-
-
-def delete_checkpoint(cmd, host, container, checkpoint, actor, origin, **options):
-    job = services.request_delete_checkpoint(actor, host, container, checkpoint, origin=origin)
-    _finish(cmd, job, options, done=lambda j: f"Deleted checkpoint {j.checkpoint_name} of {j.container_name}")
-
-
-def sync(cmd, host, actor, origin, **options):
-    job = services.request_sync(actor, host, origin=origin)
-    _finish(cmd, job, options, done=lambda j: f"Synced {j.host.name}: {j.result}")
-
-
-def export(cmd, host, container, checkpoint, actor, origin, **options):
-    job = services.request_export(actor, host, container, checkpoint, origin=origin)
-    _finish(cmd, job, options, done=lambda j: (
-        f"Exported {j.checkpoint_name} to the store as {j.result.get('archive')} "
-        f"({size(j.result.get('archive_size'))}, sha256 {j.result.get('sha256')})"))
+def _describe(job):
+    return f"{job['kind'].replace('_', ' ')} {_target(job)}"
 
 
 def _phases(job):
-    return ", ".join(f"{p['name']} {p['seconds']:.2f} s" for p in job.phases if p.get("seconds") is not None)
+    return ", ".join(f"{p['name']} {p['seconds']:.2f} s" for p in job["phases"] if p.get("seconds") is not None)
 
 
-def _show_preflight(cmd, host, container, to):
-    source = lookup.get_host(host)
-    target = lookup.get_host(to) if to else source
-    for check in services.migration_preflight(lookup.get_container(source, container), target):
-        cmd.say(f"  pre-flight {check.name:<12} {check.level:<7} {check.message}")
+# -- reading -----------------------------------------------------------------------------------------
+def hosts(api, out, json, **_):
+    rows = api.call("GET", "/hosts")
+    if json:
+        return dump_json(out, rows)
+    if not rows:
+        out.write("No hosts yet. An admin adds one: cryo host add NAME (it prints the agent's join command)\n")
+        return
+    table(out, ["host", "status", "docker", "criu", "running", "seen", "reason"], [
+        [h["name"] + (" (drained)" if h["drained"] else ""), h["status"], h["docker_version"] or "-",
+         (h["criu_version"] or "-") if h["criu_ok"] else "not ready", h["containers_running"], ago(h["last_seen"]),
+         h["reason"]] for h in rows
+    ])
 
 
-def clone(cmd, host, container, checkpoint, to, name, actor, origin, **options):
-    _show_preflight(cmd, host, container, to)
-    job = services.request_clone(actor, host, container, checkpoint, to=to, name=name, origin=origin)
-    _finish(cmd, job, options, done=lambda j: (
-        f"Cloned {j.container_name} as {j.result.get('target_container')} on "
-        f"{j.result.get('target_host') or j.host.name} ({_phases(j)})"))
+def containers(api, out, host, all, json, **_):
+    rows = api.call("GET", "/containers", {"host": host, "all": "true" if all else None})
+    if json:
+        return dump_json(out, rows)
+    table(out, ["host", "id", "name", "image", "state"],
+          [[c["host"], c["id"][:12], c["name"], c["image"], c["state"]] for c in rows])
 
 
-def migrate(cmd, host, container, to, keep_source, name, actor, origin, **options):
-    _show_preflight(cmd, host, container, to)
-    job = services.request_migrate(actor, host, container, to=to, keep_source=keep_source, name=name,
-                                   origin=origin)
-    _finish(cmd, job, options, done=lambda j: (
-        f"Migrated {j.container_name} to {j.target_host.name} as {j.result.get('target_container')}; "
-        f"downtime {j.result.get('downtime_seconds')} s ({_phases(j)}); source "
-        f"{'removed' if j.result.get('source_removed') else 'kept (stopped)'}"))
+def checkpoints(api, out, host, container, json, **_):
+    rows = api.call("GET", f"/hosts/{host}/containers/{container}/checkpoints")
+    if json:
+        return dump_json(out, rows)
+    table(out, ["name", "status", "size", "mode", "created by", "created"], [
+        [cp["name"], cp["status"], size(cp["size_bytes"]), "exit" if cp["exit"] else "leave-running",
+         cp["created_by"], ago(cp["created_at"])] for cp in rows
+    ])
 
 
-def preflight(cmd, host, container, to, **_):
-    _show_preflight(cmd, host, container, to)
+def jobs(api, out, json, host, state, limit, **_):
+    rows = api.call("GET", "/jobs", {"host": host, "state": state, "limit": limit})
+    if json:
+        return dump_json(out, rows)
+    table(out, ["id", "kind", "state", "target", "by", "created", "seconds", "error"], [
+        [j["id"][:8], j["kind"], j["state"], _target(j), j["requested_by"], ago(j["created_at"]),
+         f"{j['duration_ms'] / 1000:.2f}" if j["duration_ms"] is not None else "", (j["error"] or "")[:80]]
+        for j in rows
+    ])
 
 
-def _host_action(fn, verb):
-    def handler(cmd, host, actor, origin, **_):
-        fn(actor, host, origin=origin)
-        cmd.say(f"Host {host} {verb}")
+def job(api, out, job_id, json, **_):
+    found = api.call("GET", f"/jobs/{job_id}")
+    if json:
+        return dump_json(out, found)
+    for key, value in found.items():
+        out.write(f"{key:>13}: {value}\n")
+
+
+def preflight(api, out, host, container, to, **_):
+    for check in api.call("GET", f"/hosts/{host}/containers/{container}/preflight", {"to": to}):
+        out.write(f"  pre-flight {check['name']:<12} {check['level']:<7} {check['message']}\n")
+
+
+# -- jobs ----------------------------------------------------------------------------------------------
+def checkpoint(api, out, host, container, name, leave_running, **options):
+    _job(api, out, options, {"kind": "checkpoint", "host": host, "container": container, "name": name,
+                             "leave_running": leave_running},
+         lambda j: f"Checkpoint {j['checkpoint']} of {j['container']} created in "
+                   f"{j['result'].get('checkpoint_seconds')} s ({size(j['result'].get('size_bytes'))})")
+
+
+def restore(api, out, host, container, checkpoint, **options):
+    _job(api, out, options, {"kind": "restore", "host": host, "container": container, "checkpoint": checkpoint},
+         lambda j: f"Restored {j['container']} from {j['checkpoint']} in {j['result'].get('restore_seconds')} s")
+
+
+def delete_checkpoint(api, out, host, container, checkpoint, **options):
+    _job(api, out, options, {"kind": "delete_checkpoint", "host": host, "container": container,
+                             "checkpoint": checkpoint},
+         lambda j: f"Deleted checkpoint {j['checkpoint']} of {j['container']}")
+
+
+def sync(api, out, host, **options):
+    _job(api, out, options, {"kind": "sync", "host": host}, lambda j: f"Synced {j['host']}: {j['result']}")
+
+
+def export(api, out, host, container, checkpoint, **options):
+    _job(api, out, options, {"kind": "export", "host": host, "container": container, "checkpoint": checkpoint},
+         lambda j: f"Exported {j['checkpoint']} to the store as {j['result'].get('archive')} "
+                   f"({size(j['result'].get('archive_size'))}, sha256 {j['result'].get('sha256')})")
+
+
+def clone(api, out, host, container, checkpoint, to, name, **options):
+    preflight(api, out, host, container, to)
+    _job(api, out, options, {"kind": "clone", "host": host, "container": container, "checkpoint": checkpoint,
+                             "to": to, "name": name},
+         lambda j: f"Cloned {j['container']} as {j['result'].get('target_container')} on "
+                   f"{j['result'].get('target_host') or j['host']} ({_phases(j)})")
+
+
+def migrate(api, out, host, container, to, keep_source, name, **options):
+    preflight(api, out, host, container, to)
+    _job(api, out, options, {"kind": "migrate", "host": host, "container": container, "to": to,
+                             "keep_source": keep_source, "name": name},
+         lambda j: f"Migrated {j['container']} to {j['target_host']} as {j['result'].get('target_container')}; "
+                   f"downtime {j['result'].get('downtime_seconds')} s ({_phases(j)}); source "
+                   f"{'removed' if j['result'].get('source_removed') else 'kept (stopped)'}")
+
+
+# -- hosts (admins) ------------------------------------------------------------------------------------
+def host(api, out, host_action, name, minutes=None, **_):
+    if host_action == "add":
+        answer = api.call("POST", "/hosts", body={"name": name, "minutes": minutes})
+        out.write(f"Host {name} added. On the host, as root, run once (the token works once, for "
+                  f"{minutes or 60} minutes):\n\n    {answer['command']}\n")
+    elif host_action == "token":
+        answer = api.call("POST", f"/hosts/{name}/join-token", body={"minutes": minutes})
+        out.write(f"New join token for {name} (earlier unused ones no longer work):\n\n    {answer['command']}\n")
+    else:
+        api.call("POST", f"/hosts/{name}/{host_action}", body={})
+        out.write(f"Host {name}: {HOST_ACTIONS[host_action]}\n")
+
+
+HOST_ACTIONS = {
+    "add": "added", "token": "new join token",
+    "rotate": "its agent gets a new credential at its next heartbeat; the old one stops working once it is used",
+    "revoke": "credential revoked; its agent is cut off (a new join token lets it join again)",
+    "drain": "drained: it takes no new jobs", "enable": "enabled: it takes new jobs again",
+    "remove": "removed; its credential no longer works and its history stays",
+}
+
+
+def _host_action(action):
+    def handler(api, out, host, **_):
+        api.call("POST", f"/hosts/{host}/{action}", body={})
+        out.write(f"Host {host}: {HOST_ACTIONS[action]}\n")
     return handler
 
 
 _json = _arg("--json", action="store_true", help="machine-readable output")
 SPECS = [
-    Spec("worker", "run the worker of one Docker host (consumes only that host's queue)", worker, [
-        _arg("--host", required=True, help="the host's name in Cryo"),
-        _arg("--docker-url", default=None, help="Docker engine URL (default: $DOCKER_HOST or the local socket)"),
-        _arg("--token", default=None,
-             help="enrollment token (default: $CRYO_ENROLLMENT_TOKEN or $CRYO_ENROLLMENT_TOKEN_FILE)"),
-        _arg("--concurrency", type=int, default=2, help="jobs run at once on this host"),
-        _arg("--loglevel", default="INFO"),
-    ]),
     Spec("hosts", "list hosts and their health", hosts, [_json]),
+    Spec("host", "add a host (prints its agent's join command), or manage its credential (admin)", host, [
+        _arg("host_action", choices=["add", "token", "rotate", "revoke", "remove"], metavar="ACTION",
+             help="add | token (a new join token) | rotate | revoke | remove"),
+        _arg("name", metavar="NAME"),
+        _arg("--minutes", type=int, default=None, help="how long a join token works (default 60)"),
+    ]),
     Spec("containers", "list containers", containers, [
         _arg("--host", default=None), _arg("--all", action="store_true", help="include gone containers"), _json,
     ]),
@@ -246,17 +196,11 @@ SPECS = [
         _arg("host"), _arg("container", help="name or id"), _json,
     ]),
     Spec("jobs", "list recent jobs", jobs, [
-        _json, _arg("--host", default=None), _arg("--state", default=None, choices=[s for s, _ in Job.State.choices]),
+        _json, _arg("--host", default=None),
+        _arg("--state", default=None, choices=["queued", "running", "succeeded", "failed"]),
         _arg("--limit", type=int, default=50),
     ]),
-    Spec("job", "show one job", job, [_arg("job_id"), _json]),
-    Spec("reconcile", "fail jobs whose worker vanished or that expired in a queue", do_reconcile),
-    Spec("enrollment-token", "create a new enrollment token for workers (the previous one stops working)",
-         enrollment_token),
-    Spec("api-token", "create a personal API token for the acting user (printed once)", api_token,
-         [_arg("--name", default="automation", help="what the token is for")], acts=True),
-    Spec("bootstrap", "create an admin account and an enrollment token if there are none (used by `make run`)",
-         bootstrap, [_arg("--admin-password-file", required=True), _arg("--token-file", required=True)]),
+    Spec("job", "show one job (an id or a prefix of one)", job, [_arg("job_id"), _json]),
     Spec("checkpoint", "checkpoint a running container", checkpoint, [
         _arg("host"), _arg("container", help="name or id"), _arg("--name", default=None, help="checkpoint name"),
         _arg("--leave-running", action="store_true", help="keep the container running after the checkpoint"),
@@ -268,7 +212,7 @@ SPECS = [
         _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
     ], acts=True),
     Spec("sync", "refresh a host's container inventory now", sync, [_arg("host")], acts=True),
-    Spec("export", "archive a checkpoint into Cryo's checkpoint store (tar + zstd, with its sha256)", export, [
+    Spec("export", "archive a checkpoint into Cryo's checkpoint store", export, [
         _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
     ], acts=True),
     Spec("clone", "restore a checkpoint as a new container, here or on another host", clone, [
@@ -284,11 +228,9 @@ SPECS = [
     Spec("preflight", "show the checks a clone or migration to a host would pass through", preflight, [
         _arg("host"), _arg("container"), _arg("--to", default=None, metavar="HOST"),
     ]),
-    Spec("drain", "stop sending new jobs to a host (admin)", _host_action(services.drain_host, "drained"),
-         [_arg("host")], acts=True),
-    Spec("enable", "accept new jobs on a drained host again (admin)", _host_action(services.enable_host, "enabled"),
-         [_arg("host")], acts=True),
-    Spec("remove", "remove a host whose worker is stopped; its history stays (admin)",
-         _host_action(services.remove_host, "removed"), [_arg("host")], acts=True),
+    Spec("drain", "stop sending new jobs to a host (admin)", _host_action("drain"), [_arg("host")]),
+    Spec("enable", "accept new jobs on a drained host again (admin)", _host_action("enable"), [_arg("host")]),
+    Spec("remove", "remove a host: its credential stops working, its history stays (admin)",
+         _host_action("remove"), [_arg("host")]),
 ]
 BY_NAME = {spec.name: spec for spec in SPECS}

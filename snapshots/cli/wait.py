@@ -1,29 +1,27 @@
-"""Wait for a job, showing its progress, and turn its outcome into an exit code."""
+"""Follow a job to its end, showing its progress, by long polling the API (an answer as soon as it changes)."""
 import time
 
-from django.core.management.base import CommandError
+from .transport import CliError
 
-from ..models import Job
-from ..reconcile import reconcile_job
+POLL = 20  # seconds one long poll may wait on the server
 
 
-def wait_for(job, out, *, timeout=None, poll=0.25, quiet=False):
+def wait_for(api, job, out, *, timeout=None, quiet=False):
     started = time.monotonic()
-    last = None
+    seen = ""
     while True:
-        job.refresh_from_db()
-        shown = (job.state, job.phase)
-        if shown != last and not quiet:
-            elapsed = time.monotonic() - started
-            phase = f" ({job.phase})" if job.phase and job.state == Job.State.RUNNING else ""
-            out.write(f"[{elapsed:6.1f}s] job {job.short_id} {job.state}{phase}")
-            last = shown
-        if job.is_terminal:
+        if job.get("version") != seen or not seen:
+            if not quiet:
+                phase = f" ({job['phase']})" if job.get("phase") and job["state"] == "running" else ""
+                out.write(f"[{time.monotonic() - started:6.1f}s] job {job['id'][:8]} {job['state']}{phase}\n")
+            seen = job.get("version") or "?"
+        if job["state"] in ("succeeded", "failed"):
             break
-        if timeout and time.monotonic() - started > timeout:
-            raise CommandError(f"job {job.id} still {job.state} after {timeout} s; it keeps going (see `cryo jobs`)")
-        reconcile_job(job)
-        time.sleep(poll)
-    if job.state == Job.State.FAILED:
-        raise CommandError(f"job {job.id} failed: {job.error}")
+        left = POLL if timeout is None else min(POLL, timeout - (time.monotonic() - started))
+        if left <= 0:
+            raise CliError(f"job {job['id']} still {job['state']} after {timeout} s; it keeps going "
+                           f"(see `cryo job {job['id'][:8]}`)")
+        job = api.call("GET", f"/jobs/{job['id']}", {"wait": round(left, 2), "seen": seen})
+    if job["state"] == "failed":
+        raise CliError(f"job {job['id']} failed: {job['error']}")
     return job

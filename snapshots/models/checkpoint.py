@@ -1,23 +1,25 @@
-import re
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-# Docker's rule for checkpoint names, with a length cap of our own.
-CHECKPOINT_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-CHECKPOINT_NAME_MAX = 128
-CHECKPOINT_NAME_RULE = (
-    "a checkpoint name must match [a-zA-Z0-9][a-zA-Z0-9_.-]+ (letters, digits, '_', '.', '-'; "
-    f"at least 2 characters, at most {CHECKPOINT_NAME_MAX}, not starting with '_', '.' or '-')"
-)
+from .. import names
+
+CHECKPOINT_NAME_MAX = names.CHECKPOINT.max_length
 
 
 def validate_checkpoint_name(value):
-    if not isinstance(value, str) or len(value) > CHECKPOINT_NAME_MAX or not CHECKPOINT_NAME_RE.match(value):
-        raise ValidationError(f"{value!r} is not a valid checkpoint name: {CHECKPOINT_NAME_RULE}")
+    try:
+        names.CHECKPOINT.check(value)
+    except names.InvalidName as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class CheckpointQuerySet(models.QuerySet):
+    def live(self):
+        """Every checkpoint not deleted: present, missing on the engine, or found there by a sync."""
+        return self.exclude(status=Checkpoint.Status.DELETED)
 
 
 class Checkpoint(models.Model):
@@ -39,9 +41,8 @@ class Checkpoint(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey("snapshots.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    archive = models.CharField(max_length=512, blank=True, help_text="Path of its archive in the checkpoint store")
-    archive_sha256 = models.CharField(max_length=64, blank=True)
-    archive_size = models.BigIntegerField(null=True, blank=True)
+
+    objects = CheckpointQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -57,3 +58,7 @@ class Checkpoint(models.Model):
     @property
     def is_present(self):
         return self.status == self.Status.PRESENT
+
+    def stored_archive(self):
+        """Its complete archive in the checkpoint store, or None."""
+        return self.archives.filter(state="complete", keep=True).order_by("-completed_at").first()

@@ -1,4 +1,3 @@
-import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -7,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-HOST_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+from .. import names
 
 # Engine releases that fail to restore containers with a network namespace (moby#50750)
 # or lose checkpoint content (25.0.0-25.0.3).
@@ -22,11 +21,10 @@ BROKEN_ENGINE_PREFIXES = {
 
 
 def validate_host_name(value):
-    if not HOST_NAME_RE.match(value or ""):
-        raise ValidationError(
-            f"{value!r} is not a valid host name: use lowercase letters, digits and '-', "
-            "starting with a letter or digit, at most 63 characters"
-        )
+    try:
+        names.HOST.check(value)
+    except names.InvalidName as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class HostQuerySet(models.QuerySet):
@@ -40,9 +38,11 @@ class ActiveHostManager(models.Manager.from_queryset(HostQuerySet)):
 
 
 class Host(models.Model):
-    """A Docker engine, served by exactly one Cryo worker that consumes the host's own queue.
+    """A container engine, served by exactly one Cryo agent that consumes the host's own queue.
 
-    A removed host keeps its row (its jobs and audit history point to it) but disappears from every list.
+    An admin adds a host by name; its agent joins with a one-time token and from then on holds only its own
+    credential. A removed host keeps its row (its jobs and audit history point to it) but disappears from
+    every list, and its credential stops working at once.
     """
 
     class Status(models.TextChoices):
@@ -51,14 +51,20 @@ class Host(models.Model):
         OFFLINE = "offline", "Offline"
 
     name = models.CharField(max_length=63, unique=True, validators=[validate_host_name])
-    docker_url = models.CharField(max_length=255, blank=True, help_text="Engine address as its worker sees it")
+    docker_url = models.CharField(max_length=255, blank=True, help_text="Engine address as its agent sees it")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE, db_index=True)
     status_reason = models.TextField(blank=True)
     drained = models.BooleanField(default=False, help_text="A drained host accepts no new jobs")
     last_seen = models.DateTimeField(null=True, blank=True)
     enrolled_at = models.DateTimeField(default=timezone.now)
-    worker_id = models.CharField(max_length=64, blank=True, help_text="Identity of the running worker process")
+    joined_at = models.DateTimeField(null=True, blank=True, help_text="When its agent first presented a join token")
+    worker_id = models.CharField(max_length=64, blank=True, help_text="Identity of the running agent process")
     worker_hostname = models.CharField(max_length=255, blank=True)
+    agent_version = models.CharField(max_length=32, blank=True)
+    rotate_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="An admin asked for a new credential; the agent gets it at its next heartbeat")
+    consumer_ok = models.BooleanField(
+        default=False, help_text="The agent's consumer was connected to the broker at its last heartbeat")
 
     # Engine facts as last seen by the worker.
     docker_version = models.CharField(max_length=64, blank=True)
@@ -67,6 +73,9 @@ class Host(models.Model):
     criu_ok = models.BooleanField(default=False)
     criu_version = models.CharField(max_length=64, blank=True)
     criu_message = models.TextField(blank=True)
+    criu_sockets_ok = models.BooleanField(null=True, blank=True,
+                                          help_text="CRIU can checkpoint processes with network sockets here")
+    criu_sockets_message = models.TextField(blank=True)
     kernel = models.CharField(max_length=128, blank=True)
     os = models.CharField(max_length=128, blank=True)
     cpu_model = models.CharField(max_length=255, blank=True)
@@ -95,11 +104,11 @@ class Host(models.Model):
 
     @property
     def queue(self):
-        """The Celery queue only this host's worker consumes."""
+        """The broker queue only this host's agent can consume."""
         return f"cryo.host.{self.name}"
 
     def is_lost(self, now=None):
-        """True when the worker's heartbeat is older than the grace period."""
+        """True when the agent's heartbeat is older than the grace period."""
         if self.last_seen is None:
             return True
         now = now or timezone.now()
@@ -107,7 +116,7 @@ class Host(models.Model):
 
     @property
     def effective_status(self):
-        if self.status != self.Status.OFFLINE and self.is_lost():
+        if self.status != self.Status.OFFLINE and (self.is_lost() or not self.consumer_ok):
             return self.Status.OFFLINE
         return self.status
 
@@ -115,12 +124,14 @@ class Host(models.Model):
     def effective_reason(self):
         if self.status != self.Status.OFFLINE and self.is_lost():
             return self.lost_reason()
+        if self.status != self.Status.OFFLINE and not self.consumer_ok:
+            return "its agent is running but not connected to the broker, so it cannot receive jobs"
         return self.status_reason
 
     def lost_reason(self):
         if self.last_seen is None:
-            return "no worker has reported for this host yet"
-        return f"no heartbeat from its worker since {self.last_seen:%Y-%m-%d %H:%M:%S} UTC"
+            return "its agent has not joined yet" if self.joined_at is None else "no agent has reported yet"
+        return f"no heartbeat from its agent since {self.last_seen:%Y-%m-%d %H:%M:%S} UTC"
 
     def engine_problems(self):
         """Reasons this engine cannot checkpoint or restore reliably, from the last facts seen."""
@@ -135,13 +146,18 @@ class Host(models.Model):
                 problems.append(why)
         return problems
 
+    def engine_warnings(self):
+        """Limits that make the host degraded without refusing every job (pre-flight decides per container)."""
+        if self.criu_ok and self.criu_sockets_ok is False:
+            return [self.criu_sockets_message or "CRIU cannot checkpoint processes with network sockets here"]
+        return []
+
     def refusal(self):
         """Why a new checkpoint/restore job must not be sent to this host, or None."""
         if self.drained:
             return f"host {self.name} is drained: it accepts no new jobs until an admin enables it"
         if self.effective_status == self.Status.OFFLINE:
-            return f"host {self.name} is offline ({self.effective_reason}); start its worker: " \
-                f"python manage.py cryo worker --host {self.name}"
+            return f"host {self.name} is offline ({self.effective_reason}); start its agent (cryo-agent) on the host"
         problems = self.engine_problems()
         if problems:
             return f"host {self.name} cannot checkpoint: " + "; ".join(problems)

@@ -50,8 +50,14 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=64, blank=True, help_text="Worker that ran the job")
-    stage = models.CharField(max_length=32, blank=True, help_text="Hand-off between hosts: await:<step> or <step>")
+    # The current step (see snapshots.jobs.kinds): which host runs it, whether an agent holds it, and its lease.
+    step = models.CharField(max_length=16, blank=True, default="run")
+    step_host = models.ForeignKey("snapshots.Host", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="steps")
+    claimed_by = models.CharField(max_length=64, blank=True, help_text="Agent process holding the current step")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="The holder renews it with its heartbeat")
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When the current step's message was last sent")
+    send_count = models.PositiveSmallIntegerField(default=0)
     phase = models.CharField(max_length=64, blank=True)
     phases = models.JSONField(default=list, blank=True, help_text="[{name, started, seconds}]")
     error = models.TextField(blank=True)
@@ -65,6 +71,7 @@ class Job(models.Model):
             models.Index(fields=["requested_by", "-created_at"]),
             models.Index(fields=["state", "-created_at"]),
             models.Index(fields=["kind", "-created_at"]),
+            models.Index(fields=["step_host", "state"]),
         ]
 
     def __str__(self):
@@ -73,6 +80,11 @@ class Job(models.Model):
     @property
     def short_id(self):
         return str(self.id)[:8]
+
+    @property
+    def is_waiting(self):
+        """Queued, or between two steps: no agent holds it."""
+        return not self.is_terminal and not self.claimed_by
 
     @property
     def is_terminal(self):

@@ -1,28 +1,34 @@
-"""The one path from "a person asked" to "a job ran": web views, the CLI and the API all call these."""
-from .hosts import drain_host, enable_host, remove_host
+"""The one path from "a person asked" to "a job ran": web views, the CLI and the API all call these actions,
+with objects (the API and the CLI resolve what was typed with snapshots.services.resolve first)."""
+from .actions import checkpoint, clone, delete_checkpoint, export, migrate, restore, suggest_checkpoint_name, sync
+from .hosts import (
+    add_host,
+    drain_host,
+    enable_host,
+    new_join_token,
+    remove_host,
+    revoke_credential,
+    rotate_credential,
+)
 from .origin import Origin
 from .preflight import migration_preflight
-from .requests import (
-    request_checkpoint,
-    request_clone,
-    request_delete_checkpoint,
-    request_export,
-    request_migrate,
-    request_restore,
-    request_sync,
-)
 
 __all__ = [
     "Origin",
+    "add_host",
+    "checkpoint",
+    "clone",
+    "delete_checkpoint",
     "drain_host",
     "enable_host",
+    "export",
+    "migrate",
     "migration_preflight",
+    "new_join_token",
     "remove_host",
-    "request_checkpoint",
-    "request_clone",
-    "request_delete_checkpoint",
-    "request_export",
-    "request_migrate",
-    "request_restore",
-    "request_sync",
+    "restore",
+    "revoke_credential",
+    "rotate_credential",
+    "suggest_checkpoint_name",
+    "sync",
 ]

@@ -1,4 +1,5 @@
-"""Browser tests: Debian's Chromium driven by Playwright against a live server, a real worker and the real engine."""
+"""Browser tests: Debian's Chromium driven by Playwright against the dashboard as gunicorn serves it, with real
+agents and the real engine."""
 import os
 from pathlib import Path
 
@@ -38,9 +39,9 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, dashboard):
     context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 1360, "height": 900}, timezone_id="Europe/Berlin",
+        base_url=dashboard.url, viewport={"width": 1360, "height": 900}, timezone_id="Europe/Berlin",
         locale="en-GB", accept_downloads=True,
     )
     context.set_default_timeout(15_000)

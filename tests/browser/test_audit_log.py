@@ -4,11 +4,11 @@ import csv
 import pytest
 from playwright.sync_api import expect
 
-from snapshots import services
 from snapshots.services import Origin
 
 from ..harness.engine import wait_for_ticks
 from ..harness.jobs import succeeded
+from ..harness import ask
 from .conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine, pytest.mark.django_db(transaction=True)]
@@ -18,11 +18,11 @@ def test_the_audit_log_shows_both_operations_with_the_actor_and_exports_csv(page
     engine_container, row = counter_a
     wait_for_ticks(engine_container, 3)
     origin = Origin(source="192.0.2.7")
-    succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="audited-1", origin=origin))
+    succeeded(ask.checkpoint(people.otto, host_a.name, row.name, name="audited-1", origin=origin))
     from ..conftest import synced_container
 
     synced_container(host_a, engine_container, state="exited")
-    succeeded(services.request_restore(people.otto, host_a.name, row.name, "audited-1", origin=origin))
+    succeeded(ask.restore(people.otto, host_a.name, row.name, "audited-1", origin=origin))
 
     sign_in(page, "ada", "ada-password-1")
     page.get_by_role("link", name="Audit log").click()

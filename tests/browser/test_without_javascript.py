@@ -13,8 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def plain_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+def plain_page(browser, dashboard):
+    context = browser.new_context(base_url=dashboard.url, java_script_enabled=False)
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()

@@ -5,11 +5,12 @@ import re
 import shutil
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from snapshots import errors
-from snapshots.engine import Engine
+from snapshots.host.engine import Engine
 from snapshots.host import criu_logs
 
 from ..harness.engine import IMAGE
@@ -43,6 +44,11 @@ def engine(daemon_a):
     engine.close()
 
 
+def checkpoint_dir(engine, container_id, name):
+    """Where Docker keeps a container's checkpoint (a restore into another container reads it from there)."""
+    return Path(engine.root) / "containers" / container_id / "checkpoints" / name
+
+
 def test_a_failed_dump_is_explained_in_criu_s_own_words_from_the_log_the_engine_names(engine):
     container = engine.create(GHOST)
     engine.start(container)
@@ -67,8 +73,7 @@ def test_a_failed_restore_s_log_is_caught_although_the_engine_deletes_it(engine)
     time.sleep(0.5)
     engine.checkpoint_create(source, "holds", exit=False)
     target = engine.create("exec sleep 100000")  # same image, but /tmp/held was never written here
-    shutil.copytree(engine.checkpoint_dir(engine.root, source, "holds"),
-                    engine.checkpoint_dir(engine.root, target, "holds"))
+    shutil.copytree(checkpoint_dir(engine, source, "holds"), checkpoint_dir(engine, target, "holds"))
     time.sleep(0.3)  # Docker 20.10 refuses a restore started right after the checkpoint ("already exists")
 
     with criu_logs.RestoreLogCatcher(target, engine.root) as catcher:

@@ -11,7 +11,6 @@ import contextlib
 
 import pytest
 
-from snapshots import services
 from snapshots.host import connections
 from snapshots.models import Checkpoint
 
@@ -25,6 +24,7 @@ from ..harness.engine import (
     wait_answers,
     wait_for_pingpong,
 )
+from ..harness import ask
 from ..harness.jobs import succeeded
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
@@ -65,13 +65,13 @@ def test_a_redis_server_checkpointed_with_exit_and_restored_in_place_keeps_every
     container, row = redis_a
     run_id = redis_info(container)["run_id"]
 
-    checkpoint = succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="with-keys",
-                                                       origin=origin))
+    checkpoint = succeeded(ask.checkpoint(people.otto, host_a.name, row.name, name="with-keys",
+                                          origin=origin))
     container.reload()
     assert container.status == "exited"
     assert Checkpoint.objects.get(container=row, name="with-keys").size_bytes > 1_000_000
 
-    restore = succeeded(services.request_restore(people.otto, host_a.name, row.name, "with-keys", origin=origin))
+    restore = succeeded(ask.restore(people.otto, host_a.name, row.name, "with-keys", origin=origin))
     assert answers(container)
     assert redis_info(container)["run_id"] == run_id, "the same server process, not a fresh start"
     assert redis_cli(container, "DBSIZE") == str(KEYS)
@@ -84,15 +84,15 @@ def test_a_redis_server_restored_from_a_leave_running_checkpoint_is_back_at_that
 ):
     container, row = redis_a
     run_id = redis_info(container)["run_id"]
-    succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="live", leave_running=True,
-                                          origin=origin))
+    succeeded(ask.checkpoint(people.otto, host_a.name, row.name, name="live", leave_running=True,
+                             origin=origin))
     container.reload()
     assert container.status == "running" and answers(container)
     assert fill_redis(container, KEYS + 1, KEYS + 500) == 500, "the server goes on taking writes"
     container.stop(timeout=5)
     synced_container(host_a, container, state="exited")
 
-    succeeded(services.request_restore(people.otto, host_a.name, row.name, "live", origin=origin))
+    succeeded(ask.restore(people.otto, host_a.name, row.name, "live", origin=origin))
     assert answers(container)
     assert redis_info(container)["run_id"] == run_id
     assert redis_cli(container, "DBSIZE") == str(KEYS), "what was written after the checkpoint is not there"
@@ -107,8 +107,8 @@ def test_a_redis_server_with_an_append_only_file_in_its_own_layer_restores_in_pl
     with running(host_a, daemon_a.run_redis(command=command)) as (container, row):
         assert fill_redis(container, 1, 5_000) == 5_000
         run_id = redis_info(container)["run_id"]
-        succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="aof", origin=origin))
-        succeeded(services.request_restore(people.otto, host_a.name, row.name, "aof", origin=origin))
+        succeeded(ask.checkpoint(people.otto, host_a.name, row.name, name="aof", origin=origin))
+        succeeded(ask.restore(people.otto, host_a.name, row.name, "aof", origin=origin))
         assert answers(container) and redis_info(container)["run_id"] == run_id
         assert redis_intact(container, 1, 5_000) == 5_000
         size = aof_bytes(container)
@@ -129,10 +129,10 @@ def test_a_clone_of_a_redis_server_on_the_same_host_has_every_key_and_answers_be
 ):
     container, row = redis_a
     run_id = redis_info(container)["run_id"]
-    succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="base", leave_running=True,
-                                          origin=origin))
-    job = succeeded(services.request_clone(people.otto, host_a.name, row.name, "base", name=f"{row.name}-twin",
-                                           origin=origin))
+    succeeded(ask.checkpoint(people.otto, host_a.name, row.name, name="base", leave_running=True,
+                             origin=origin))
+    job = succeeded(ask.clone(people.otto, host_a.name, row.name, "base", name=f"{row.name}-twin",
+                              origin=origin))
     twin = daemon_a.client.containers.get(job.result["target_container"])
     try:
         assert answers(twin)
@@ -157,12 +157,12 @@ def test_a_connection_inside_the_container_survives_a_checkpoint_with_exit_and_a
     assert {(c.local_port, c.remote_port) for c in connections.established(pid)} == {(7000, port), (port, 7000)}
     assert connections.outside_peers(pid) == [], "both ends are inside the container: safe to carry"
 
-    succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="connected", origin=origin))
+    succeeded(ask.checkpoint(people.otto, host_a.name, row.name, name="connected", origin=origin))
     container.reload()
     assert container.status == "exited"
     frozen_at = pingpong_log(container).last_tick
 
-    succeeded(services.request_restore(people.otto, host_a.name, row.name, "connected", origin=origin))
+    succeeded(ask.restore(people.otto, host_a.name, row.name, "connected", origin=origin))
     after = wait_for_pingpong(container, frozen_at + 5)
     assert not after.broken, after.broken
     assert after.connects == [(conn_id, port)], "the client never connected again"
@@ -179,15 +179,15 @@ def test_a_connection_restored_from_a_leave_running_checkpoint_goes_on_from_that
 ):
     container, row = pingpong_a
     conn_id, port = wait_for_pingpong(container, 3).connects[0]
-    succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="live", leave_running=True,
-                                          origin=origin))
+    succeeded(ask.checkpoint(people.otto, host_a.name, row.name, name="live", leave_running=True,
+                             origin=origin))
     at_checkpoint = pingpong_log(container).last_tick
     wait_for_pingpong(container, at_checkpoint + 5)
     container.stop(timeout=5)
     synced_container(host_a, container, state="exited")
     stopped_at = pingpong_log(container).last_tick
 
-    succeeded(services.request_restore(people.otto, host_a.name, row.name, "live", origin=origin))
+    succeeded(ask.restore(people.otto, host_a.name, row.name, "live", origin=origin))
     log = wait_for_pingpong(container, stopped_at + 3)
     assert not log.broken and log.connects == [(conn_id, port)]
     numbers = [t[0] for t in log.ticks]
@@ -202,11 +202,11 @@ def test_a_clone_of_a_container_holding_a_connection_carries_that_connection(
 ):
     container, row = pingpong_a
     conn_id, port = wait_for_pingpong(container, 3).connects[0]
-    succeeded(services.request_checkpoint(people.otto, host_a.name, row.name, name="base", leave_running=True,
-                                          origin=origin))
+    succeeded(ask.checkpoint(people.otto, host_a.name, row.name, name="base", leave_running=True,
+                             origin=origin))
     at_checkpoint = pingpong_log(container).last_tick
-    job = succeeded(services.request_clone(people.otto, host_a.name, row.name, "base", name=f"{row.name}-twin",
-                                           origin=origin))
+    job = succeeded(ask.clone(people.otto, host_a.name, row.name, "base", name=f"{row.name}-twin",
+                              origin=origin))
     twin = daemon_a.client.containers.get(job.result["target_container"])
     try:
         log = wait_for_pingpong(twin, at_checkpoint + 5)

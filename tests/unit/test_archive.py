@@ -7,7 +7,7 @@ import tarfile
 import pytest
 import zstandard
 
-from snapshots.archive import pack, unpack
+from snapshots.host.archive import pack, unpack
 from snapshots.errors import ArchiveRejected
 
 
@@ -93,52 +93,3 @@ def test_an_existing_target_is_never_mixed_into(tmp_path, checkpoint_dir):
     out.seek(0)
     with pytest.raises(ArchiveRejected, match="already exists"):
         unpack(out, tmp_path / "dest", expected_sha256=sha)
-
-
-def test_a_reader_follows_an_archive_while_its_writer_is_still_writing(tmp_path, checkpoint_dir):
-    import json
-    import threading
-    import time
-
-    from snapshots.archive import FollowReader
-
-    whole = io.BytesIO()
-    sha, size = pack(checkpoint_dir, whole)
-    data = whole.getvalue()
-    path = tmp_path / "a.tar.zst"
-
-    def slow_writer():
-        time.sleep(0.05)
-        with open(path, "wb") as fh:
-            for start in range(0, len(data), 4096):
-                fh.write(data[start:start + 4096])
-                fh.flush()
-                time.sleep(0.0005)
-        (tmp_path / "a.tar.zst.done").write_text(json.dumps({"sha256": sha, "archive_size": size}))
-
-    writer = threading.Thread(target=slow_writer)
-    writer.start()
-    reader = FollowReader(path)
-    unpack(reader, tmp_path / "dest", expected_sha256=lambda: reader.done["sha256"])
-    writer.join()
-    assert (tmp_path / "dest" / "pages-1.img").read_bytes() == (checkpoint_dir / "pages-1.img").read_bytes()
-
-
-def test_a_followed_archive_whose_writer_failed_is_refused(tmp_path):
-    from snapshots.archive import FollowReader
-
-    path = tmp_path / "a.tar.zst"
-    path.write_bytes(b"")
-    (tmp_path / "a.tar.zst.failed").write_text("disk full")
-    with pytest.raises(ArchiveRejected, match="the export on the source host failed: disk full"):
-        unpack(FollowReader(path), tmp_path / "dest", expected_sha256="0" * 64)
-    assert not (tmp_path / "dest").exists()
-
-
-def test_a_followed_archive_that_stops_growing_is_refused(tmp_path):
-    from snapshots.archive import FollowReader
-
-    path = tmp_path / "a.tar.zst"
-    path.write_bytes(b"")
-    with pytest.raises(ArchiveRejected, match="stopped growing"):
-        unpack(FollowReader(path, stall=0.2), tmp_path / "dest", expected_sha256="0" * 64)

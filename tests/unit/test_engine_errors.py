@@ -4,7 +4,7 @@ import requests
 from docker.errors import APIError
 
 from snapshots import errors
-from snapshots.engine import Engine, translate_api_error
+from snapshots.host.engine import Engine, translate_api_error
 
 
 def api_error(status, message):

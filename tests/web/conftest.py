@@ -1,5 +1,5 @@
 """View tests: hosts and containers are plain rows; jobs are requested through the services with the broker
-send patched out, so no worker or broker is needed. Personas come from tests/conftest.py."""
+publish patched out, so no agent or broker is needed. Personas come from tests/conftest.py."""
 from datetime import timedelta
 from unittest import mock
 
@@ -8,7 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from snapshots.models import Checkpoint, Container, Host, Job
-from snapshots.services import Origin, request_checkpoint
+from snapshots import services
+from snapshots.services import Origin
 
 settings.VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite test database lives there
 settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
@@ -16,14 +17,15 @@ settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 @pytest.fixture(autouse=True)
 def sent(db):
-    """The Celery send, patched: view tests need no broker. Yields the mock to see what was sent."""
-    with mock.patch("snapshots.services.dispatch.send") as send:
-        yield send
+    """The broker publish, patched: view tests need no broker. Yields the mock to see what was sent."""
+    with mock.patch("snapshots.jobs.outbox.publish") as publish:
+        yield publish
 
 
 def make_host(name, **facts):
     values = dict(
-        status=Host.Status.ONLINE, last_seen=timezone.now(), docker_version="27.5.1", api_version="1.47",
+        status=Host.Status.ONLINE, last_seen=timezone.now(), consumer_ok=True, docker_version="27.5.1",
+        api_version="1.47",
         experimental=True, criu_ok=True, criu_version="4.1", kernel="6.1.0", containers_running=2,
     )
     values.update(facts)
@@ -55,9 +57,8 @@ class Fleet:
         self.frozen = make_checkpoint(self.db, "db-1-frozen")
 
     def checkpoint_job(self, actor=None, container=None, **kwargs):
-        container = container or self.web
-        return request_checkpoint(actor or self.people.ada, container.host.name, container.name,
-                                  origin=Origin(source="10.0.0.9"), **kwargs)
+        return services.checkpoint(actor or self.people.ada, container or self.web, origin=Origin(source="10.0.0.9"),
+                                   **kwargs)
 
 
 @pytest.fixture

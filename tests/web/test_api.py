@@ -56,8 +56,12 @@ def test_roles_apply_a_viewers_token_is_refused_and_audited(client, fleet, peopl
 
 
 @pytest.mark.parametrize("data,status,text", [
-    ({"kind": "explode"}, 400, "'kind' must be one of"),
-    ({"kind": "checkpoint", "host": "alpha"}, 400, "'container' is required"),
+    ({"kind": "explode"}, 400, "'kind': Input should be 'checkpoint'"),
+    ({"kind": "checkpoint", "host": "alpha"}, 400, "a container name or id is required"),
+    ({"kind": "checkpoint", "host": "alpha", "container": "web-1", "leave_running": "false"}, 400,
+     "'leave_running': Input should be a valid boolean"),
+    ({"kind": "checkpoint", "host": "alpha", "container": True}, 400, "'container': Input should be a valid string"),
+    ({"kind": "checkpoint", "host": "alpha", "container": "web-1", "surprise": 1}, 400, "'surprise'"),
     ({"kind": "checkpoint", "host": "nowhere", "container": "web-1"}, 400, "unknown host 'nowhere'"),
     ({"kind": "checkpoint", "host": "alpha", "container": "web-1", "name": "bad name"}, 400, "not a valid checkpoint"),
     ({"kind": "restore", "host": "alpha", "container": "web-1", "checkpoint": "nope"}, 400, "no checkpoint 'nope'"),

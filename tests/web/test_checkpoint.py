@@ -21,7 +21,7 @@ def test_an_operator_checkpoints_a_container(as_otto, fleet, django_capture_on_c
     assert (job.kind, job.checkpoint_name, job.params, job.requested_by_name) == (
         "checkpoint", "web-1-before-upgrade", {"leave_running": True}, "otto")
     assert job.source == "127.0.0.1" and job.request_id
-    assert sent.call_args.args[:2] == (job.id, "cryo.host.alpha")
+    assert sent.call_args.args[:2] == (str(job.id), "cryo.host.alpha")
     event = AuditEvent.objects.get(job_id=job.id)
     assert (event.actor_name, event.outcome, event.request_id) == ("otto", "requested", job.request_id)
 
@@ -64,10 +64,10 @@ def test_a_stopped_container_cannot_be_checkpointed(as_otto, fleet):
     assert response.status_code == 422 and "is not running" in response.content.decode()
 
 
-def test_an_offline_host_is_refused_with_how_to_start_its_worker(as_otto, fleet):
-    fleet.alpha.mark_offline("its worker stopped")
+def test_an_offline_host_is_refused_with_how_to_start_its_agent(as_otto, fleet):
+    fleet.alpha.mark_offline("its agent stopped")
     response = as_otto.post(url(fleet.web), {"name": "web-1-c"})
-    assert response.status_code == 422 and "python manage.py cryo worker --host alpha" in response.content.decode()
+    assert response.status_code == 422 and "start its agent (cryo-agent) on the host" in response.content.decode()
 
 
 def test_a_viewer_gets_403_when_posting_a_checkpoint(as_vic, fleet):

@@ -66,7 +66,7 @@ def test_an_operator_asks_for_a_sync(as_otto, fleet, django_capture_on_commit_ca
         response = as_otto.post("/hosts/alpha/sync/")
     assert response.status_code == 302
     job = Job.objects.get(kind=Job.Kind.SYNC)
-    assert job.requested_by_name == "otto" and sent.call_args.args[0] == job.id
+    assert job.requested_by_name == "otto" and sent.call_args.args[0] == str(job.id)
 
 
 def test_a_viewer_gets_403_when_posting_a_sync_and_it_is_audited(as_vic, fleet):

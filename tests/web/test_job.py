@@ -23,7 +23,7 @@ def test_it_shows_who_when_and_from_where(as_vic, fleet):
     job = fleet.checkpoint_job(name="shown-1")
     content = as_vic.get(f"/jobs/{job.id}/").content.decode()
     assert "ada" in content and "10.0.0.9" in content and job.request_id in content and "shown-1" in content
-    assert "Queued" in content and "waiting for the worker of alpha" in content
+    assert "Queued" in content and "waiting for the agent of alpha" in content
 
 
 def test_a_running_job_shows_its_phase_and_polls_every_second(as_vic, fleet):
@@ -90,13 +90,19 @@ def test_without_javascript_a_running_job_page_refreshes_itself(as_vic, fleet):
     assert "http-equiv" not in as_vic.get(f"/jobs/{job.id}/").content.decode()
 
 
-def test_a_job_whose_worker_is_gone_is_shown_failed_with_the_reason_even_with_no_worker_left(as_vic, fleet):
+def test_reading_a_job_never_changes_it_and_the_control_process_says_why_its_agent_is_gone(as_vic, fleet):
+    from snapshots import control
     from snapshots.models import Host
 
     job = fleet.checkpoint_job()
-    Job.objects.filter(pk=job.pk).update(state="running", started_at=timezone.now(), claimed_by="gone:1:x")
+    Job.objects.filter(pk=job.pk).update(state="running", started_at=timezone.now(), claimed_by="gone:1:x",
+                                         lease_until=timezone.now() - timedelta(seconds=1))
     Host.objects.filter(pk=fleet.alpha.pk).update(last_seen=timezone.now() - timedelta(minutes=5))
+    assert as_vic.get(f"/jobs/{job.id}/", **htmx("job-live")).status_code == 200
+    job.refresh_from_db()
+    assert job.state == "running", "a page that shows a job does not reconcile it"
+    control.tick()
     response = as_vic.get(f"/jobs/{job.id}/", **htmx("job-live"))
     assert response.status_code == 286
     job.refresh_from_db()
-    assert job.state == "failed" and "the worker of host alpha stopped responding" in job.error
+    assert job.state == "failed" and "the agent of host alpha stopped responding" in job.error

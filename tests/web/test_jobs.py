@@ -24,9 +24,10 @@ def test_it_lists_jobs_newest_first(as_vic, fleet):
 def test_it_filters_by_host_person_kind_and_state(as_vic, fleet, people, query, shown, hidden):
     finish(fleet.checkpoint_job(name="by-ada"), Job.State.FAILED, error="x")
     fleet.checkpoint_job(container=fleet.cache, name="on-beta")
-    from snapshots.services import Origin, request_restore
+    from snapshots import services
+    from snapshots.services import Origin
 
-    request_restore(people.otto, "alpha", "db-1", "db-1-frozen", origin=Origin(source="t"))
+    services.restore(people.otto, fleet.frozen, origin=Origin(source="t"))
     content = as_vic.get(f"/jobs/?{query}").content.decode()
     assert shown in content and hidden not in content
 

@@ -19,12 +19,17 @@ def test_a_host_without_heartbeat_shows_offline_with_the_reason(as_vic, fleet):
     make_host("gamma", last_seen=None)
     content = as_vic.get("/").content.decode()
     assert '<span class="badge offline">offline</span>' in content
-    assert "no worker has reported for this host yet" in content
+    assert "its agent has not joined yet" in content
 
 
-def test_with_no_hosts_it_tells_how_to_start_a_worker(as_vic):
+def test_with_no_hosts_it_tells_how_a_host_is_added(as_vic, people):
+    from django.test import Client
+
     content = as_vic.get("/").content.decode()
-    assert "No hosts yet" in content and "python manage.py cryo worker --host NAME" in content
+    assert "No hosts yet" in content and "runs the join command" in content and "/add-host/" not in content
+    admin = Client()
+    admin.force_login(people.ada)
+    assert "/add-host/" in admin.get("/").content.decode()
 
 
 def test_recent_failures_are_highlighted_with_their_error(as_vic, fleet):

@@ -1,50 +1,103 @@
-"""`python manage.py cryo ...`: Cryo's command line. Every action goes through snapshots.services."""
-import os
+"""`python manage.py cryo ...`: Cryo's command line on the dashboard's machine.
 
+Every `cryo` command works here too, as a local admin (`--as USERNAME`, audited with your OS user), answered by
+the same API code in this process; and a few commands exist only here: `bootstrap` (first start of `make run`),
+`control` (the control process), `api-token` (a personal token for a user).
+"""
+import os
+import sys
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import services
-from ...cli import commands
+from ...cli import main as cli
+from ...cli.transport import CliError, LocalTransport
 from ...errors import CryoError
+from ...services import Origin
+
+LOCAL_ONLY = ("bootstrap", "control", "api-token", "worker", "enrollment-token")
 
 
 class Command(BaseCommand):
-    help = "Checkpoint, restore and move Docker containers; run a host's worker."
+    help = "Checkpoint, restore and move containers; run the control process; bootstrap a first start."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", metavar="COMMAND", required=True)
-        for spec in commands.SPECS:
-            p = sub.add_parser(spec.name, help=spec.help, description=spec.help)
-            for args, kwargs in spec.arguments:
-                p.add_argument(*args, **kwargs)
-            if spec.acts:
-                p.add_argument("--as", dest="as_user", metavar="USERNAME",
-                               help="Cryo user to act as (default: $CRYO_USER, else your OS user name)")
-                p.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
-                p.add_argument("--wait-timeout", type=float, default=None, metavar="SECONDS",
-                               help="stop waiting after this long (the job goes on)")
+        parser.add_argument("--as", dest="as_user", metavar="USERNAME",
+                            help="Cryo user to act as (default: $CRYO_USER, else your OS user name)")
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+        cli.add_commands(sub)
+        boot = sub.add_parser("bootstrap", help="create the admin account, its API token and the local host's join "
+                                                "token when missing (used by `make run`)")
+        boot.add_argument("--var-dir", required=True)
+        boot.add_argument("--host", default="local", help="the local host's name")
+        sub.add_parser("control", help="run the control process: reconciliation, resends, expiries (Celery beat and "
+                                       "the cryo.control queue)")
+        token = sub.add_parser("api-token", help="create a personal API token for the acting user (printed once)")
+        token.add_argument("--name", default="automation", help="what the token is for")
+        for gone in ("worker", "enrollment-token"):  # retired: any arguments, then one line on what to do instead
+            sub.add_parser(gone, help=argparse_hidden(), add_help=False, prefix_chars="+").add_argument(
+                "rest", nargs="*")
 
-    def handle(self, *args, action, **options):
-        spec = commands.BY_NAME[action]
+    def handle(self, *args, command, as_user, **options):
+        for key in ("verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "skip_checks"):
+            options.pop(key, None)
+        if command in ("worker", "enrollment-token"):
+            raise CommandError(
+                "workers and the fleet-wide enrollment token are gone: an admin adds a host by name "
+                "(`cryo host add NAME`, or Add host on the dashboard) and runs the printed command on the host: "
+                "cryo-agent --url URL --join TOKEN")
+        if command == "control":
+            return self.control()
+        if command == "bootstrap":
+            return self.bootstrap(**options)
+        actor = self.actor(as_user)
+        if command == "api-token":
+            return self.api_token(actor, options["name"])
+        origin = Origin.cli()
         try:
-            if spec.acts:
-                options["actor"] = self.actor(options.get("as_user"))
-                options["origin"] = services.Origin.cli()
-            spec.handler(self, **options)
-        except CryoError as exc:
+            status = cli.run(LocalTransport(actor, origin), {"command": command, **options}, out=self.stdout)
+        except (CliError, CryoError) as exc:
             raise CommandError(exc.message) from None
+        if status:
+            sys.exit(status)
 
     def actor(self, username):
         User = get_user_model()
-        username = username or os.environ.get("CRYO_USER") or services.Origin.cli().source.split(":", 1)[1]
+        username = username or os.environ.get("CRYO_USER") or Origin.cli().source.split(":", 1)[1]
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
-            raise CommandError(
-                f"no active Cryo user named {username!r}; pass --as USERNAME (create users in the admin, "
-                "or with `python manage.py createsuperuser`)"
-            )
+            raise CommandError(f"no active Cryo user named {username!r}; pass --as USERNAME (create users in the "
+                               "admin, or with `python manage.py createsuperuser`)")
         return user
 
-    def say(self, text=""):
-        self.stdout.write(text)
+    def api_token(self, actor, name):
+        from ...models import ApiToken
+        from ...services import audit
+
+        row, token = ApiToken.issue(actor, name)
+        audit.record(actor=actor, action="api_token.create", outcome="succeeded", origin=Origin.cli(),
+                     details={"token": row.prefix, "name": name})
+        self.stdout.write(token)
+        self.stderr.write(f"API token {row.prefix}… for {actor.get_username()} ({name}); it is shown only this once")
+
+    def bootstrap(self, *, var_dir, host):
+        from ...services.bootstrap import bootstrap
+
+        for line in bootstrap(var_dir, host):
+            self.stdout.write(line)
+
+    def control(self):
+        from celery import current_app as app
+
+        schedule = os.path.join(settings.VAR_DIR, "control-beat-schedule")
+        os.makedirs(settings.VAR_DIR, exist_ok=True)
+        app.worker_main(["worker", "--beat", "--schedule", schedule, "--queues", "cryo.control", "--pool", "solo",
+                         "--hostname", "cryo-control@%h", "--loglevel", settings.CRYO_LOG_LEVEL,
+                         "--without-gossip", "--without-mingle", "--without-heartbeat"])
+
+
+def argparse_hidden():
+    import argparse
+
+    return argparse.SUPPRESS

@@ -1,0 +1,97 @@
+"""Archive bytes through the worker API: a host uploads what its job says it may write, once; a host downloads what
+the current step of its job says it may read, following an upload that is still going on."""
+
+import time
+
+from django.http import JsonResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from snapshots import store
+from snapshots.agents import joining
+from snapshots.errors import ArchiveRejected
+from snapshots.jobs import transitions
+from snapshots.models import Archive, Job
+
+
+def _error(status, message):
+    return JsonResponse({"error": message}, status=status)
+
+
+def _host(request):
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    credential = joining.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    return credential.host if credential else None
+
+
+def _body_reader(request):
+    """Read the request body as it arrives, chunked or not (gunicorn decodes chunked transfer encoding)."""
+    if request.META.get("CONTENT_LENGTH"):
+        return request.read
+    return request.environ["wsgi.input"].read
+
+
+@csrf_exempt
+@require_http_methods(["PUT"])
+def upload(request, archive_id):
+    host = _host(request)
+    if host is None:
+        return _error(401, "a valid host credential is required")
+    archive = Archive.objects.select_related("job", "writer").filter(pk=archive_id).first()
+    if archive is None or archive.writer_id != host.pk:
+        return _error(403 if archive else 404, "this host may not write that archive")
+    if archive.state != Archive.State.WRITING or archive.job is None or archive.job.is_terminal:
+        return _error(409, f"archive {archive.id} is {archive.state}; it can be written only once, by its job")
+    started, t0 = timezone.now(), time.monotonic()
+    try:
+        archive = store.receive(archive, _body_reader(request))
+    except ArchiveRejected as exc:
+        return _error(409, exc.message)
+    except OSError as exc:
+        return _error(507, f"the dashboard could not store the archive: {exc.strerror or exc}")
+    if archive.kind == Archive.Kind.CHECKPOINT and archive.job.kind in (Job.Kind.CLONE, Job.Kind.MIGRATE):
+        # written after the source handed the job on: the dashboard times it, as the phase "export"
+        transitions.record_phase(archive.job_id, {"name": "export", "host": host.name, "started": started.isoformat(),
+                                                  "seconds": round(time.monotonic() - t0, 3)})
+    return JsonResponse({"archive": str(archive.id), "sha256": archive.sha256, "size": archive.size})
+
+
+def _readable(request, job_id, archive_id):
+    host = _host(request)
+    if host is None:
+        return None, _error(401, "a valid host credential is required")
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.step_host_id != host.pk or job.is_terminal or not job.claimed_by:
+        return None, _error(403, "this host has no running step of that job")
+    if str(archive_id) not in (job.params.get("reads") or []):
+        return None, _error(403, "that job's current step does not read that archive")
+    archive = Archive.objects.filter(pk=archive_id).first()
+    if archive is None or archive.state in (Archive.State.DELETED,):
+        return None, _error(404, "that archive is gone")
+    return archive, None
+
+
+@require_http_methods(["GET"])
+def download(request, job_id, archive_id):
+    archive, refusal = _readable(request, job_id, archive_id)
+    if refusal:
+        return refusal
+    if archive.state == Archive.State.FAILED:
+        return _error(409, f"the archive could not be written on the source host: {archive.error}")
+    response = StreamingHttpResponse(store.follow(archive), content_type="application/octet-stream")
+    response["X-Cryo-Archive"] = str(archive.id)
+    return response
+
+
+@require_http_methods(["GET"])
+def digest(request, job_id, archive_id):
+    """The digest the dashboard recorded as the bytes arrived: the anchor a reader checks what it got against."""
+    archive, refusal = _readable(request, job_id, archive_id)
+    if refusal:
+        return refusal
+    archive.refresh_from_db()
+    return JsonResponse({"archive": str(archive.id), "state": archive.state, "sha256": archive.sha256,
+                         "size": archive.size, "error": archive.error, "image_id": archive.image_id})
+
+

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import archives
+from .api import api
+
+urlpatterns = [
+    path("archives/<uuid:archive_id>", archives.upload, name="agent-archive-upload"),
+    path("jobs/<uuid:job_id>/archives/<uuid:archive_id>", archives.download, name="agent-archive"),
+    path("jobs/<uuid:job_id>/archives/<uuid:archive_id>/digest", archives.digest, name="agent-archive-digest"),
+    path("", api.urls),
+]

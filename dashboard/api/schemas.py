@@ -1,0 +1,28 @@
+"""What the API accepts. Each field has a type and a range; anything else in a body is refused (400 naming it)."""
+from typing import Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, StrictBool
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobIn(Strict):
+    kind: Literal["checkpoint", "restore", "delete_checkpoint", "export", "clone", "migrate", "sync"]
+    host: str = Field(max_length=63)
+    container: str | None = Field(None, max_length=255)
+    checkpoint: str | None = Field(None, max_length=128)
+    name: str | None = Field(None, max_length=200)
+    to: str | None = Field(None, max_length=63)
+    leave_running: StrictBool = False
+    keep_source: StrictBool = False
+
+
+class HostIn(Strict):
+    name: str = Field(max_length=63)
+    minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+
+
+class TokenIn(Strict):
+    minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)

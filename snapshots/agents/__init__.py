@@ -1,0 +1,1 @@
+"""The dashboard's side of its host agents: joining, credentials, presence, inventory and broker users."""

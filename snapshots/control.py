@@ -1,0 +1,95 @@
+"""The control process's periodic work, and the only place the fleet is reconciled (never on a read, never on a host).
+
+Every tick: which hosts' agents are connected to the broker, jobs whose agent stopped renewing their lease,
+steps waiting for a host that went away, queued jobs past their expiry, and messages to send again.
+"""
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .agents import broker
+from .jobs import outbox, transitions
+from .models import Host, HostCredential, Job
+
+log = logging.getLogger(__name__)
+
+
+def tick(now=None):
+    now = now or timezone.now()
+    counts = {"consumers": refresh_consumers()}
+    counts["lapsed"] = lapse_leases(now)
+    counts["stranded"] = strand_waiting(now)
+    counts["expired"] = transitions.expire_queued(now)
+    counts["resent"] = outbox.resend_waiting(now, queue_length=_queue_length)
+    return counts
+
+
+def _queue_length(queue):
+    try:
+        return broker.queue_length(queue)
+    except Exception:
+        return 1  # cannot tell: assume the message is still there rather than flood the queue
+
+
+def refresh_consumers():
+    """A host is online only while its agent's consumer holds a broker connection (as the broker itself sees it)."""
+    try:
+        connected = broker.connected_users()
+    except Exception as exc:
+        log.warning("cannot list the broker's connections: %s", exc)
+        connected = set()
+    changed = 0
+    for host in Host.objects.only("pk", "name", "consumer_ok"):
+        ok = broker.username(host.name) in connected
+        if ok != host.consumer_ok:
+            changed += Host.objects.filter(pk=host.pk).update(consumer_ok=ok)
+    return changed
+
+
+def lapse_leases(now):
+    """Running steps whose holder stopped renewing: the agent died, hung, or was restarted."""
+    count = 0
+    lapsed = Job.objects.filter(state=Job.State.RUNNING, lease_until__lt=now).exclude(claimed_by="").select_related(
+        "step_host")
+    for job in lapsed:
+        host = job.step_host
+        if host.is_lost(now):
+            what = f"stopped responding while the job was running ({host.lost_reason()})"
+        elif host.worker_id != job.claimed_by:
+            what = "restarted while the job was running"
+        else:
+            what = "stopped renewing the job's lease (it no longer reports holding it)"
+        count += transitions.resolve_lost(job.pk, f"the agent of host {host.name} {what}", claimed_by=job.claimed_by)
+    return count
+
+
+def strand_waiting(now):
+    """A step handed to a host whose agent is gone will not be taken: its kind decides (a migration rolls back)."""
+    count = 0
+    waiting = Job.objects.filter(state=Job.State.RUNNING, claimed_by="").select_related("step_host")
+    for job in waiting:
+        host = job.step_host
+        if host.is_lost(now):
+            reason = (f"the agent of host {host.name} is not running ({host.effective_reason}), so the job could "
+                      "not continue there")
+        elif job.expires_at and job.expires_at < now:
+            reason = f"no agent of host {host.name} took step {job.step} of the job before its expiry"
+        else:
+            continue
+        count += transitions.resolve_lost(job.pk, reason, claimed_by="")
+    return count
+
+
+def ensure_broker_users():
+    """Re-create every live host's broker user (after a broker restart that lost them)."""
+    for credential in HostCredential.objects.live().filter(pending=False).select_related("host"):
+        try:
+            broker.ensure(credential.host, credential)
+        except Exception as exc:
+            log.warning("cannot set up the broker user of %s: %s", credential.host.name, exc)
+            return
+
+
+def remove_broker_user_on_commit(host_name):
+    transaction.on_commit(lambda: broker.remove(host_name))

@@ -1,0 +1,67 @@
+"""Paths on the host, built only from names validated again here and proven to stay under the engine's own
+directories. The engine's root comes from the engine itself (GET /info), never from the dashboard."""
+import os
+from pathlib import Path
+
+from .. import names
+from ..errors import CryoError
+
+
+class PathRefused(CryoError):
+    """A path that would leave the engine's directories: refused before anything touches it."""
+
+
+def _under(path, root):
+    path, root = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+    if path != root and root not in path.parents:
+        raise PathRefused(f"{path} is not under {root}; refused")
+    return path
+
+
+def containers_root(engine_root):
+    return Path(engine_root) / "containers"
+
+
+def checkpoints_dir(engine_root, container_id):
+    names.ENGINE_ID.check(container_id)
+    return _under(containers_root(engine_root) / container_id / "checkpoints", containers_root(engine_root))
+
+
+def checkpoint_dir(engine_root, container_id, checkpoint_name):
+    """Where the engine keeps a checkpoint's files: <root>/containers/<id>/checkpoints/<name>."""
+    names.CHECKPOINT.check(checkpoint_name)
+    parent = checkpoints_dir(engine_root, container_id)
+    return _under(parent / checkpoint_name, parent)
+
+
+def staging_dir(engine_root, job_id):
+    """A private directory on the engine's file system, so that placing a checkpoint is a rename."""
+    job = str(job_id)
+    if not names.UUID.is_valid(job):
+        raise PathRefused(f"{job[:40]!r} is not a job id")
+    root = Path(engine_root) / "cryo-staging"
+    return _under(root / job, root)
+
+
+def checkpoint_names(engine_root, container_id):
+    """The checkpoints the engine holds for a container, read from its directory (what the engine's API lists)."""
+    try:
+        folder = checkpoints_dir(engine_root, container_id)
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and names.CHECKPOINT.is_valid(p.name))
+    except (OSError, names.InvalidName, PathRefused):
+        return []
+
+
+def directory_size(path):
+    """Bytes used by the files under path, or None if it cannot be read from here."""
+    total = 0
+    try:
+        for root, _dirs, files in os.walk(path):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass
+    except OSError:
+        return None
+    return total if Path(path).exists() else None

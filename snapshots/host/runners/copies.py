@@ -1,0 +1,138 @@
+"""Clone (a checkpoint restored as a new container, here or on another host) and migrate (a running container moved
+to another host). Steps, and the host that runs each (the dashboard sends each step to its host):
+
+  clone    run     source: same host: create + copy + restore; other host: image and archive into the store
+           import  target: image, create, transfer (verified), restore
+  migrate  run     source: image into the store (before the freeze), checkpoint with exit, hand on, archive
+           import  target: as for a clone
+           rollback source: restore the source from its checkpoint after a failed import
+           cleanup source: remove the source once the target runs it
+"""
+import shutil
+
+from ...errors import ContainerNotRunning, CryoError
+from .. import inventory, paths, transfer
+from .base import HANDED_OFF, Runner, StepFailed
+from .simple import running
+
+
+def _source_facts(ctx, info):
+    return {"source_config": inventory.from_inspect(info)["config"], "image": info["Config"]["Image"],
+            "image_id": info["Image"]}
+
+
+def _upload_image(ctx, info):
+    upload = ctx.param("image_upload")
+    if upload:  # the target lacks the image: it goes into the store once, before anything stops
+        with ctx.phase("image"):
+            transfer.upload_image(ctx, upload, info["Config"]["Image"], info["Image"])
+
+
+def import_and_restore(ctx, *, derive):
+    """The target's step: image, new container, checkpoint files (verified), restore. Undone on failure."""
+    engine, p = ctx.engine, ctx.order["params"]
+    checkpoint_name = ctx.checkpoint_name()
+    staged = paths.staging_dir(ctx.engine_root, ctx.job_id)
+    new_id = None
+    try:
+        with ctx.phase("import"):
+            image = transfer.ensure_image(ctx, p.get("image"), p.get("image_id"), p.get("image_archive"))
+            name = p.get("name") or ctx.container_name()
+            if not p.get("name") and (derive == "clone" or transfer.name_taken(engine, name)):
+                name = transfer.derived_name(ctx.container_name(), derive)
+            new_id = transfer.create_like(engine, p.get("source_config") or {}, image, name)
+        with ctx.phase("transfer"):
+            transfer.receive_checkpoint(ctx, p["checkpoint_archive"], staged / "checkpoint")
+            transfer.place_checkpoint(ctx.engine_root, new_id, checkpoint_name, staged / "checkpoint")
+        with ctx.phase("restore"):
+            engine.start(new_id, checkpoint=checkpoint_name)
+    except BaseException:
+        if new_id:
+            transfer.remove_quietly(engine, new_id)
+        raise
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return {"target_container": name, "target_container_id": new_id}
+
+
+class CloneRunner(Runner):
+    kind = "clone"
+    steps = ("run", "import")
+
+    def run(self, step, order, ctx):
+        if step == "import":
+            return import_and_restore(ctx, derive="clone")
+        if not ctx.param("elsewhere"):
+            return self.clone_here(ctx)
+        container_id, checkpoint_name = ctx.container_id(), ctx.checkpoint_name()
+        info = ctx.engine.inspect(container_id)
+        _upload_image(ctx, info)
+        ctx.hand_off(_source_facts(ctx, info))  # the target starts while the archive is being written
+        transfer.upload_checkpoint(ctx, ctx.param("checkpoint_upload"), container_id, checkpoint_name)
+        return HANDED_OFF
+
+    def clone_here(self, ctx):
+        engine, container_id, checkpoint_name = ctx.engine, ctx.container_id(), ctx.checkpoint_name()
+        info = engine.inspect(container_id)
+        name = ctx.param("name") or transfer.derived_name(ctx.container_name(), "clone")
+        new_id = None
+        try:
+            with ctx.phase("import"):
+                new_id = transfer.create_like(engine, inventory.from_inspect(info)["config"], info["Config"]["Image"],
+                                              name)
+                transfer.copy_local_checkpoint(ctx.engine_root, container_id, new_id, checkpoint_name)
+            with ctx.phase("restore"):
+                engine.start(new_id, checkpoint=checkpoint_name)
+        except BaseException:
+            if new_id:
+                transfer.remove_quietly(engine, new_id)
+            raise
+        return {"target_container": name, "target_container_id": new_id}
+
+
+class MigrateRunner(Runner):
+    kind = "migrate"
+    steps = ("run", "import", "rollback", "cleanup")
+
+    def run(self, step, order, ctx):
+        return getattr(self, f"step_{step}")(ctx)
+
+    def step_run(self, ctx):
+        engine, container_id, checkpoint_name = ctx.engine, ctx.container_id(), ctx.checkpoint_name()
+        info, is_running = running(engine, container_id)
+        if not is_running:
+            raise ContainerNotRunning(f"container {ctx.container_name()} is not running; nothing to migrate")
+        _upload_image(ctx, info)
+        with ctx.phase("checkpoint"):
+            engine.checkpoint_create(container_id, checkpoint_name, exit=True)
+        size = paths.directory_size(paths.checkpoint_dir(ctx.engine_root, container_id, checkpoint_name))
+        try:
+            ctx.hand_off({**_source_facts(ctx, info), "size_bytes": size})
+        except CryoError as exc:  # the job cannot go on: the service must not stay down
+            self.restore_source(ctx, f"the dashboard did not take the hand-off ({exc})")
+        transfer.upload_checkpoint(ctx, ctx.param("checkpoint_upload"), container_id, checkpoint_name)
+        return HANDED_OFF
+
+    def restore_source(self, ctx, failure):
+        try:
+            self.step_rollback(ctx)
+        except CryoError as exc:
+            raise StepFailed(f"migration failed: {failure}. Restoring the source also failed: {exc}") from exc
+        raise StepFailed(f"migration failed: {failure}. The source container {ctx.container_name()} was restored "
+                         "from its checkpoint and is running again", {"rolled_back": True})
+
+    def step_import(self, ctx):
+        return import_and_restore(ctx, derive="migrated")
+
+    def step_rollback(self, ctx):
+        with ctx.phase("rollback"):
+            ctx.engine.start(ctx.container_id(), checkpoint=ctx.checkpoint_name())
+        return {}
+
+    def step_cleanup(self, ctx):
+        with ctx.phase("cleanup"):
+            transfer.remove_quietly(ctx.engine, ctx.container_id())
+        return {}
+
+
+RUNNERS = [CloneRunner(), MigrateRunner()]

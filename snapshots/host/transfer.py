@@ -1,0 +1,144 @@
+"""Moving a checkpoint between containers and hosts: images and checkpoint archives through the worker API,
+staging under the engine's own directory, and creating the new container."""
+import hashlib
+import logging
+import shutil
+from datetime import datetime, timezone
+
+import requests
+import urllib3
+import zstandard
+
+from .. import names
+from ..errors import ArchiveRejected, CryoError, EngineError
+from . import archive, paths
+
+log = logging.getLogger(__name__)
+CHUNK = 1 << 20
+
+
+class ResponseReader:
+    """`.read(n)` over a streaming HTTP response; a transfer that breaks off becomes an OSError."""
+
+    def __init__(self, response):
+        self.raw = response.raw
+
+    def read(self, n=-1):
+        try:
+            return self.raw.read(n if n and n > 0 else CHUNK)
+        except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
+            raise OSError(f"the transfer from the dashboard broke off: {exc}") from exc
+
+
+# -- source side ---------------------------------------------------------------------------------
+def upload_image(ctx, upload_id, image_ref, image_id):
+    """The image, as `docker save` gives it, compressed, into the dashboard's store (once per image)."""
+    source = ctx.engine.save_image(image_ref or image_id)
+    return ctx.client.upload(upload_id, archive.stream(lambda out: archive.pack_stream(source, out)))
+
+
+def upload_checkpoint(ctx, upload_id, container_id, checkpoint_name):
+    source = paths.checkpoint_dir(ctx.engine_root, container_id, checkpoint_name)
+    return ctx.client.upload(upload_id, archive.stream(lambda out: archive.pack(source, out)))
+
+
+# -- target side ---------------------------------------------------------------------------------
+def _digest(ctx, archive_id):
+    """What the dashboard recorded as the bytes arrived: the only digest a reader trusts."""
+    found = ctx.client.digest(ctx.job_id, archive_id)
+    if found.get("state") != "complete":
+        raise ArchiveRejected(f"the archive is {found.get('state')} on the dashboard: {found.get('error') or ''}")
+    return found["sha256"]
+
+
+def ensure_image(ctx, image_ref, image_id, image_archive_id):
+    """Make the image present on this engine: already there, or loaded from the store after its bytes were verified.
+    Returns the reference to create the container from."""
+    engine = ctx.engine
+    if image_id and engine.image_exists(image_id):
+        try:
+            if image_ref and engine.inspect_image(image_ref)["Id"] == image_id:
+                return image_ref
+        except EngineError:
+            pass  # the tag is gone or points elsewhere: use the exact image by id
+        return image_id
+    if not image_archive_id:
+        raise CryoError(f"image {image_ref or image_id} is not on this host and the store holds no copy of it; "
+                        "load it on the target host first")
+    staged = paths.staging_dir(ctx.engine_root, ctx.job_id)
+    staged.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = staged / "image.tar.zst"
+    sha = hashlib.sha256()
+    with ctx.client.download(ctx.job_id, image_archive_id) as response, open(path, "wb") as out:
+        reader = ResponseReader(response)
+        while chunk := reader.read(CHUNK):
+            sha.update(chunk)
+            out.write(chunk)
+    if sha.hexdigest() != _digest(ctx, image_archive_id):
+        path.unlink(missing_ok=True)
+        raise ArchiveRejected("the image archive's sha256 does not match what the dashboard recorded; not loaded")
+    with open(path, "rb") as raw:
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        engine.load_image(iter(lambda: stream.read(CHUNK), b""))
+    path.unlink(missing_ok=True)
+    if not engine.image_exists(image_id):
+        raise ArchiveRejected(f"the loaded image archive did not contain image {image_id}")
+    return image_id
+
+
+def receive_checkpoint(ctx, archive_id, staged):
+    """Unpack an archive (possibly still being written on the source) into `staged`, verified against the digest
+    the dashboard recorded; on any mismatch nothing is left behind."""
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with ctx.client.download(ctx.job_id, archive_id) as response:
+        return archive.unpack(ResponseReader(response), staged, expected_sha256=lambda: _digest(ctx, archive_id))
+
+
+def place_checkpoint(engine_root, container_id, checkpoint_name, staged):
+    """Move a staged checkpoint into the container's checkpoint directory (same file system: a rename)."""
+    dest = paths.checkpoint_dir(engine_root, container_id, checkpoint_name)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staged.rename(dest)
+    return dest
+
+
+def copy_local_checkpoint(engine_root, source_id, target_id, checkpoint_name):
+    src = paths.checkpoint_dir(engine_root, source_id, checkpoint_name)
+    dest = paths.checkpoint_dir(engine_root, target_id, checkpoint_name)
+    if not src.is_dir():
+        raise CryoError(f"checkpoint {checkpoint_name!r} has no files on this host ({src} is missing)")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def create_like(engine, config, image, name):
+    """A new, stopped container with the source's configuration. Returns its engine id."""
+    names.CONTAINER.check(name)
+    network = config.get("network_mode") or "none"
+    if network not in ("none", "bridge", "default"):
+        raise CryoError(f"network mode {network!r} cannot be recreated on another host")
+    created = engine.create_container(image=image, command=config.get("cmd") or None, name=name,
+                                      config={**config, "network_mode": network})
+    return names.ENGINE_ID.check(created["Id"])
+
+
+def remove_quietly(engine, container_id):
+    try:
+        engine.remove(container_id, force=True)
+    except CryoError:
+        pass
+
+
+def derived_name(base, suffix):
+    stamp = datetime.now(timezone.utc).strftime("%H%M%S")
+    return f"{base[:180]}-{suffix}-{stamp}"
+
+
+def name_taken(engine, name):
+    try:
+        engine.inspect(name)
+        return True
+    except CryoError:
+        return False

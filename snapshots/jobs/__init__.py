@@ -1,0 +1,1 @@
+"""The job state machine: what each kind of job does in which step on which host, and every transition."""
