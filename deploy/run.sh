@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # `make run`: Cryo for one person on this machine, on embedded defaults.
-#   - the dashboard (gunicorn) on http://127.0.0.1:8000, SQLite in var/, Redis on 127.0.0.1:6379;
-#   - a worker for the local Docker engine (host "local").
+#   - the dashboard (gunicorn) on http://127.0.0.1:8000, SQLite in var/, and its control process;
+#   - Cryo's own broker (a Redis on 127.0.0.1:6380 with a password; the machine's Redis is left alone);
+#   - the agent of host "local", which joins with a one-time token and then holds only its own credential.
 # Uses the system Docker engine when it is CRIU-capable; otherwise, as root on Debian/Ubuntu, provisions one
 # (deploy/provision-host.sh) and runs a Cryo-owned daemon beside any other. Ctrl-C stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 077  # everything in var/ (database, keys, tokens) is private to its owner
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
 export CRYO_VAR_DIR=${CRYO_VAR_DIR:-$PWD/var}
 BIND=${CRYO_BIND:-127.0.0.1:8000}
+export CRYO_PUBLIC_URL=${CRYO_PUBLIC_URL:-http://$BIND}
 HOST_NAME=${CRYO_HOST_NAME:-local}
 mkdir -p "$CRYO_VAR_DIR"
+chmod 0700 "$CRYO_VAR_DIR"
 
 say() { echo "cryo: $*" >&2; }
 pids=()
 started_daemon=""
-started_redis=""
+started_broker=""
 stopping=""
 cleanup() {
     trap - EXIT INT TERM
@@ -24,7 +28,7 @@ cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [[ -n $started_daemon ]]; then CRYO_KEEP_CONTAINERS=1 bash deploy/dockerd-instance.sh stop "$started_daemon" || true; fi
-    if [[ -n $started_redis ]]; then redis-cli -h 127.0.0.1 shutdown nosave >/dev/null 2>&1 || true; fi
+    if [[ -n $started_broker ]]; then kill "$(cat "$CRYO_VAR_DIR/redis/redis.pid" 2>/dev/null)" 2>/dev/null || true; fi
 }
 trap cleanup EXIT INT TERM
 
@@ -35,6 +39,14 @@ bash deploy/python-env.sh
 PY=.venv/bin/python
 
 # -- the Docker engine ---------------------------------------------------------------------
+demo() {  # demo NAME IMAGE ARGS...: a demo container to try checkpoints on, started when missing or stopped
+    local name=$1; shift
+    if ! docker -H "$DOCKER_URL" inspect "$name" >/dev/null 2>&1; then
+        docker -H "$DOCKER_URL" run -d --name "$name" --network none "$@" >/dev/null && say "started a demo container '$name'"
+    elif [[ $(docker -H "$DOCKER_URL" inspect -f '{{.State.Running}}' "$name") != true ]]; then
+        docker -H "$DOCKER_URL" start "$name" >/dev/null && say "started the demo container '$name' again"
+    fi
+}
 DOCKER_URL=${CRYO_DOCKER_URL:-}
 if [[ -z $DOCKER_URL ]]; then
     if [[ -S /var/run/docker.sock ]] && engine_ready unix:///var/run/docker.sock; then
@@ -44,21 +56,10 @@ if [[ -z $DOCKER_URL ]]; then
         DOCKER_URL=$(bash deploy/dockerd-instance.sh start cryo-local | tail -1)
         started_daemon=cryo-local
         if bash deploy/test-image/build.sh "$DOCKER_URL" cryo-counter:1 >/dev/null; then
-            if ! docker -H "$DOCKER_URL" inspect demo-counter >/dev/null 2>&1; then
-                docker -H "$DOCKER_URL" run -d --name demo-counter --network none cryo-counter:1 /counter 64 1000 >/dev/null
-                say "started a demo container 'demo-counter' (a counter holding 64 MiB) to try checkpoints on"
-            elif [[ $(docker -H "$DOCKER_URL" inspect -f '{{.State.Running}}' demo-counter) != true ]]; then
-                docker -H "$DOCKER_URL" start demo-counter >/dev/null && say "started the demo container 'demo-counter' again"
-            fi
+            demo demo-counter cryo-counter:1 /counter 64 1000  # a counter holding 64 MiB
         fi
         if bash deploy/test-image/build-service.sh "$DOCKER_URL" redis cryo-redis:1 >/dev/null; then
-            if ! docker -H "$DOCKER_URL" inspect demo-redis >/dev/null 2>&1; then
-                docker -H "$DOCKER_URL" run -d --name demo-redis --network none cryo-redis:1 >/dev/null
-                say "started a demo container 'demo-redis' (this machine's redis-server on the container's loopback;" \
-                    "try: docker -H $DOCKER_URL exec demo-redis redis-cli set greeting hello)"
-            elif [[ $(docker -H "$DOCKER_URL" inspect -f '{{.State.Running}}' demo-redis) != true ]]; then
-                docker -H "$DOCKER_URL" start demo-redis >/dev/null && say "started the demo container 'demo-redis' again"
-            fi
+            demo demo-redis cryo-redis:1  # this machine's redis-server, listening on the container's loopback
         fi
     else
         say "no CRIU-capable Docker engine here, and this is not a root shell on Debian/Ubuntu to provision one."
@@ -69,36 +70,41 @@ if [[ -z $DOCKER_URL ]]; then
 fi
 say "Docker engine: $DOCKER_URL"
 
-# -- Redis ---------------------------------------------------------------------------------
-if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
-    bash deploy/services.sh redis
-    started_redis=1
-fi
+# -- the broker ----------------------------------------------------------------------------
+broker_out=$(bash deploy/services.sh broker "$CRYO_VAR_DIR" 2>&1)
+[[ -z $broker_out ]] || echo "$broker_out" >&2
+[[ $broker_out != *started* ]] || started_broker=1
 
-# -- Django --------------------------------------------------------------------------------
-if [[ -z ${CRYO_SECRET_KEY:-}${CRYO_SECRET_KEY_FILE:-} ]]; then
-    [[ -s $CRYO_VAR_DIR/secret-key ]] || (umask 077; $PY -c 'import secrets; print(secrets.token_urlsafe(50))' > "$CRYO_VAR_DIR/secret-key")
-    export CRYO_SECRET_KEY_FILE=$CRYO_VAR_DIR/secret-key
-fi
+# -- Django (the secret key and the broker's address are read from var/ by default) ----------
+[[ -s $CRYO_VAR_DIR/secret-key ]] || $PY -c 'import secrets; print(secrets.token_urlsafe(50))' > "$CRYO_VAR_DIR/secret-key"
 $PY manage.py migrate --noinput -v 0
 $PY manage.py collectstatic --noinput -v 0
-$PY manage.py cryo bootstrap --admin-password-file "$CRYO_VAR_DIR/admin-password" \
-    --token-file "$CRYO_VAR_DIR/enrollment-token"
-export CRYO_ENROLLMENT_TOKEN
-CRYO_ENROLLMENT_TOKEN=$(cat "$CRYO_VAR_DIR/enrollment-token")
+$PY manage.py cryo bootstrap --var-dir "$CRYO_VAR_DIR" --host "$HOST_NAME"
 
-$PY manage.py cryo worker --host "$HOST_NAME" --docker-url "$DOCKER_URL" > "$CRYO_VAR_DIR/worker.log" 2>&1 &
-pids+=($!)
-.venv/bin/gunicorn dashboard.wsgi:application --bind "$BIND" --workers 2 --threads 4 \
+.venv/bin/gunicorn dashboard.wsgi:application --bind "$BIND" --workers 2 --threads 8 \
     --access-logfile - --error-logfile - > "$CRYO_VAR_DIR/web.log" 2>&1 &
 pids+=($!)
-
+$PY manage.py cryo control > "$CRYO_VAR_DIR/control.log" 2>&1 &
+pids+=($!)
 for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/${BIND%:*}/${BIND#*:}") 2>/dev/null && break
     sleep 0.2
 done
-say "dashboard: http://$BIND/  (sign in as admin; password in $CRYO_VAR_DIR/admin-password)"
-say "worker for host '$HOST_NAME' logs to $CRYO_VAR_DIR/worker.log; web log: $CRYO_VAR_DIR/web.log"
+
+# -- the agent of this host: only the dashboard's URL and its own credential (var/agent/credential) --------
+join=()
+if [[ -s $CRYO_VAR_DIR/join-token ]]; then
+    join=(--join "$(cat "$CRYO_VAR_DIR/join-token")")
+    rm -f "$CRYO_VAR_DIR/join-token"  # a join token works once
+fi
+env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 \
+    .venv/bin/cryo-agent --url "$CRYO_PUBLIC_URL" --state-dir "$CRYO_VAR_DIR/agent" --docker-url "$DOCKER_URL" \
+    "${join[@]}" > "$CRYO_VAR_DIR/agent.log" 2>&1 &
+pids+=($!)
+
+say "dashboard: $CRYO_PUBLIC_URL/  (sign in as admin; password in $CRYO_VAR_DIR/admin-password)"
+say "from another shell here: .venv/bin/cryo hosts   (it uses the admin token in $CRYO_VAR_DIR/admin-token)"
+say "logs: $CRYO_VAR_DIR/web.log, control.log, agent.log"
 say "press Ctrl-C to stop"
 wait -n "${pids[@]}" || true
-[[ -n $stopping ]] || say "a process exited; see $CRYO_VAR_DIR/worker.log and $CRYO_VAR_DIR/web.log"
+[[ -n $stopping ]] || say "a process exited; see the logs in $CRYO_VAR_DIR"

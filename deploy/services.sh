@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the services Cryo needs answer on loopback, starting (or installing, as root on Debian) what is missing.
-#   services.sh redis      Redis on 127.0.0.1:6379
-#   services.sh postgres   PostgreSQL on 127.0.0.1:5432; prints the DATABASE_URL to use
+#   services.sh redis         Redis on 127.0.0.1:6379 (installed if missing)
+#   services.sh broker DIR    Cryo's own broker for `make run`: a Redis on 127.0.0.1:$CRYO_BROKER_PORT (6380) with a
+#                             password kept in DIR/broker-url (0600); the dashboard gives each host its own user on it
+#   services.sh postgres      PostgreSQL on 127.0.0.1:5432; prints the DATABASE_URL to use
 # Prints "started" on stderr for a service it started itself, so callers can stop it later.
 set -euo pipefail
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
@@ -24,6 +26,28 @@ redis() {
         --dir /tmp --logfile /tmp/cryo-redis.log --pidfile /tmp/cryo-redis.pid
     for _ in $(seq 50); do port_open 6379 && { log "started Redis on 127.0.0.1:6379"; echo started >&2; return 0; }; sleep 0.1; done
     die "Redis did not start; see /tmp/cryo-redis.log"
+}
+
+broker() {
+    local dir=$1 port=${CRYO_BROKER_PORT:-6380}
+    command -v redis-server >/dev/null || apt_install redis-server
+    mkdir -p "$dir/redis"
+    chmod 0700 "$dir/redis"
+    if [[ ! -s $dir/broker-url ]]; then
+        (umask 077; echo "redis://:$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')@127.0.0.1:$port/0" > "$dir/broker-url")
+    fi
+    local password
+    password=$(sed -E 's|^redis://:([^@]*)@.*$|\1|' "$dir/broker-url")
+    if port_open "$port"; then
+        redis-cli -p "$port" -a "$password" --no-auth-warning ping 2>/dev/null | grep -q PONG && return 0
+        die "something else listens on 127.0.0.1:$port; set CRYO_BROKER_PORT to a free port"
+    fi
+    # The password goes in through a private config file, not the command line (which every user can read).
+    (umask 077; printf 'requirepass %s\n' "$password" > "$dir/redis/redis.conf")
+    redis-server "$dir/redis/redis.conf" --daemonize yes --bind 127.0.0.1 --port "$port" --save "" \
+        --appendonly no --dir "$dir/redis" --logfile "$dir/redis/redis.log" --pidfile "$dir/redis/redis.pid"
+    for _ in $(seq 50); do port_open "$port" && { log "started Cryo's broker on 127.0.0.1:$port"; echo started >&2; return 0; }; sleep 0.1; done
+    die "the broker did not start; see $dir/redis/redis.log"
 }
 
 postgres() {
@@ -50,6 +74,7 @@ postgres() {
 
 case "${1:-}" in
     redis) redis ;;
+    broker) broker "${2:?usage: $0 broker DIR}" ;;
     postgres) postgres ;;
-    *) echo "usage: $0 redis|postgres" >&2; exit 2 ;;
+    *) echo "usage: $0 redis|broker DIR|postgres" >&2; exit 2 ;;
 esac

@@ -42,7 +42,7 @@ def _unauthenticated(request, exc):
 def _invalid(request, exc):
     first = exc.errors[0] if exc.errors else {}
     where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "payload"))
-    return api.create_response(request, {"error": f"{where or 'request'}: {first.get('msg', 'invalid')}"}, status=400)
+    return api.create_response(request, {"error": f"'{where or 'request'}': {first.get('msg', 'invalid')}"}, status=400)
 
 
 @api.exception_handler(transitions.Refused)

@@ -1,5 +1,6 @@
 """One live agent per host: its hello, its heartbeats, and what happens to the jobs of an agent that went away."""
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -73,10 +74,12 @@ def heartbeat(credential, *, agent_id, facts=None, in_flight=()):
 
 
 def _rotated(host):
-    """A new credential for the agent that holds the current one; it takes over on its first use."""
+    """A new credential for the agent that holds the current one; the first one used takes over (and ends the
+    others), so an answer lost on the way only means another one is handed out at the next heartbeat."""
+    stale = timezone.now() - timedelta(minutes=10)
     with transaction.atomic():
-        HostCredential.objects.filter(host=host, pending=True, revoked_at__isnull=True).update(
-            revoked_at=timezone.now())
+        HostCredential.objects.filter(host=host, pending=True, revoked_at__isnull=True,
+                                      created_at__lt=stale).update(revoked_at=timezone.now())
         _row, secret = HostCredential.issue(host, created_by_name="rotation", pending=True)
     return secret
 

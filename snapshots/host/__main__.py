@@ -10,6 +10,7 @@ import signal
 import sys
 
 OLD_VARIABLES = ("CRYO_ENROLLMENT_TOKEN", "CRYO_ENROLLMENT_TOKEN_FILE")
+STOPPED_BY_DASHBOARD = 78  # EX_CONFIG: systemd's RestartPreventExitStatus keeps a revoked agent from looping
 
 
 def parse(argv):
@@ -50,8 +51,9 @@ def main(argv=None):
     try:
         agent.start(join_token=args.join)
         agent.serve()
-    except AgentStopped as exc:
-        sys.exit(f"cryo-agent: {exc}")
+    except AgentStopped as exc:  # the dashboard said no (revoked, removed, another agent): restarting won't help
+        print(f"cryo-agent: {exc}", file=sys.stderr)
+        sys.exit(STOPPED_BY_DASHBOARD)
     except CryoError as exc:
         sys.exit(f"cryo-agent: {exc}")
 
