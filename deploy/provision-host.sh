@@ -2,39 +2,71 @@
 # Make this machine a CRIU-capable Docker host.
 #
 # Installs Docker Engine (docker.io), the tools the test image and the test
-# suite need, and a CRIU that passes `criu check` on this kernel. When the
-# distribution's own criu is missing or fails its self-check, CRIU 4 is taken
-# from Debian 13 "trixie" and unpacked into $CRIU_PREFIX (default /opt/criu4)
-# together with the trixie libraries it needs; a wrapper at
-# /usr/local/sbin/criu runs it through trixie's own dynamic loader, so the
-# system's libc is left untouched.
+# suite need, and a CRIU that really checkpoints on this kernel. An existing
+# CRIU is kept only when it is at least $CRIU_MIN_VERSION and passes
+# deploy/criu-probe.sh: `criu check`, then a dump and restore of a tiny process
+# holding a listening TCP socket that must answer afterwards (`criu check` alone
+# says "Looks good" for CRIU 4.1.1 on Linux >= 6.16, which cannot dump any
+# process holding an INET socket there). Otherwise CRIU $CRIU_PINNED_VERSION is
+# taken from Debian unstable ("sid", or "forky" while it carries the same
+# versions) and unpacked into $CRIU_PREFIX (default /opt/criu4) together with
+# the libraries it needs; a wrapper at /usr/local/sbin/criu runs it through that
+# C library's own dynamic loader, so the system's libc is left untouched.
 #
-# Every step is skipped when already satisfied; a second run is a quick no-op.
-# No daemon is started (see deploy/dockerd-instance.sh for that).
+# The packages are pinned: every .deb fetched must have exactly the version in
+# CRIU_PINS below, or provisioning stops and says which one differs (the suites
+# move; snapshot.debian.org would keep old versions, but it is not reachable
+# from every machine, so the pins are checked against the mirror instead).
+# When a pinned version has left the mirror, point CRIU_MIRROR at a snapshot,
+# e.g. http://snapshot.debian.org/archive/debian/20261127T000000Z, or update
+# the pins after checking the new versions with deploy/criu-probe.sh.
+#
+# Every step is skipped when already satisfied; a second run only probes CRIU
+# (about half a second). No daemon is started (deploy/dockerd-instance.sh does).
+#
+# It also writes /etc/criu/runc.conf (unless that file exists and is not
+# Cryo's) with `tcp-established`: runc passes this file to CRIU on every
+# checkpoint and restore, and it is the only way to let Docker carry a TCP
+# connection that is established inside the container (Docker never asks runc
+# for it). See the README's "Known engine limits" for what that means for
+# connections to peers outside the container.
 #
 # Environment:
-#   CRIU_PREFIX   where the trixie CRIU is unpacked (default /opt/criu4)
-#   CRIU_MIRROR   Debian mirror to fetch trixie packages from
+#   CRIU_PREFIX   where the pinned CRIU is unpacked (default /opt/criu4)
+#   CRIU_MIRROR   Debian mirror (or snapshot) to fetch the pinned packages from
 #                 (default: the Debian mirror already used in /etc/apt)
+#   CRYO_CRIU_TCP_ESTABLISHED=no   leave /etc/criu/runc.conf alone (and remove
+#                 Cryo's): checkpoints of containers holding an established TCP
+#                 connection then fail, as with plain Docker
 set -euo pipefail
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(docker.io busybox-static gcc libc6-dev zstd redis-server iproute2 ca-certificates)
+APT_PACKAGES=(docker.io busybox-static gcc libc6-dev zstd redis-server iproute2 ca-certificates python3)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 CRIU_PREFIX=${CRIU_PREFIX:-/opt/criu4}
 CRIU_WRAPPER=/usr/local/sbin/criu
-CRIU_SUITE=trixie
-CRIU_WORKDIR=/var/cache/cryo-criu4
-# criu from trixie plus every shared library it loads (directly or indirectly).
-CRIU_PACKAGES=(
-    criu libcompel1 libc6 libgnutls30t64 libnftables1 libnl-3-200 libprotobuf-c1
-    libbsd0 libnet1 libuuid1 libmd0 libnftnl11 libmnl0 libjansson4 libxtables12
-    libgmp10 libnettle8t64 libhogweed6t64 libidn2-0 libunistring5 libtasn1-6
-    libp11-kit0 libffi8 libzstd1 libbrotli1 zlib1g libedit2 libbz2-1.0
+CRIU_MIN_VERSION=4.2
+CRIU_PINNED_VERSION=4.2.1
+# Suites searched for the pinned versions, in this order.
+CRIU_SUITES=(sid forky)
+CRIU_WORKDIR=/var/cache/cryo-criu
+# criu and every shared library it loads (directly or indirectly), at the exact
+# versions checked on Linux 6.18 (same versions for amd64 and arm64).
+CRIU_PINS=(
+    criu=4.2.1-1 libcompel1=4.2.1-1 libc6=2.43-7 libgnutls30t64=3.8.13-1
+    libnftables1=1.1.7-3 libnl-3-200=3.12.0-2+b1 libprotobuf-c1=1.5.1-1+b2
+    libbsd0=0.12.2-3 libnet9=1.3+dfsg-3+b2 libuuid1=2.42.4-1 libmd0=1.3.0-1
+    libnftnl11=1.3.2-1 libmnl0=1.0.5-3+b2 libjansson4=2.15.1-1
+    libxtables12=1.8.13-1 libgmp10=2:6.3.0+dfsg-5+b2 libnettle8t64=3.10.2-1+b1
+    libhogweed6t64=3.10.2-1+b1 libidn2-0=2.3.8-5 libunistring5=1.4.2-1
+    libtasn1-6=4.21.0-2+b1 libp11-kit0=0.26.5-1 libffi8=3.8.0-2
 )
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+RUNC_CRIU_CONF=/etc/criu/runc.conf
+RUNC_CRIU_CONF_MARK="# Written by Cryo's deploy/provision-host.sh (CRYO_CRIU_TCP_ESTABLISHED=no removes it)."
 
 log() { echo "provision-host: $*" >&2; }
 die() {
@@ -128,11 +160,36 @@ install_packages() {
 # ---------------------------------------------------------------------------
 # CRIU
 # ---------------------------------------------------------------------------
-criu_looks_good() {
-    command -v criu >/dev/null 2>&1 || return 1
-    local out
-    out=$(criu check 2>&1) || true
-    [[ $out == *"Looks good"* ]]
+# The version the criu at $1 reports ("4.2.1"), or nothing when it does not run.
+criu_version_of() {
+    "$1" --version 2>/dev/null | sed -n -E 's/^Version: *([0-9][0-9.]*).*/\1/p' | head -n 1
+}
+
+# Is the dotted version $1 at least $2?
+version_at_least() {
+    [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1) == "$2" ]]
+}
+
+# Does the criu at $1 (default: the one on PATH) really checkpoint on this
+# kernel? Says why not on standard error.
+criu_works() {
+    local criu=${1:-} version out
+    [[ -n $criu ]] || criu=$(command -v criu || true)
+    [[ -n $criu ]] || return 1
+    version=$(criu_version_of "$criu")
+    if [[ -z $version ]]; then
+        log "CRIU: $criu does not run"
+        return 1
+    fi
+    if ! version_at_least "$version" "$CRIU_MIN_VERSION"; then
+        log "CRIU: $criu is CRIU $version; this host needs CRIU >= $CRIU_MIN_VERSION"
+        return 1
+    fi
+    if out=$(bash "$HERE/criu-probe.sh" --criu "$criu" 2>&1); then
+        return 0
+    fi
+    log "CRIU: $criu ($version) fails the probe: $out"
+    return 1
 }
 
 # Sets TRIPLET (library directory name) and LOADER (dynamic loader file name).
@@ -144,7 +201,7 @@ detect_multiarch() {
     case "$arch" in
         amd64) TRIPLET=x86_64-linux-gnu LOADER=ld-linux-x86-64.so.2 ;;
         arm64) TRIPLET=aarch64-linux-gnu LOADER=ld-linux-aarch64.so.1 ;;
-        *) die "no CRIU fallback for architecture '$arch': install a CRIU >= 4 that passes 'criu check' by hand" ;;
+        *) die "no CRIU fallback for architecture '$arch': install a CRIU >= $CRIU_MIN_VERSION that passes deploy/criu-probe.sh by hand" ;;
     esac
 }
 
@@ -171,24 +228,31 @@ debian_mirror() {
     echo "${uri%/}"
 }
 
-install_criu_fallback() {
-    local triplet=$TRIPLET loader=$LOADER
+# The unpacked CRIU at $1 is complete and made from exactly the pinned packages.
+criu_unpack_current() {
+    [[ -x $1/usr/sbin/criu && -f $1/.cryo-pins && $(cat "$1/.cryo-pins") == "${CRIU_PINS[*]}" ]]
+}
 
+# Fetch the pinned packages into $CRIU_WORKDIR/debs and check their versions.
+download_pinned_criu() {
     if [[ ! -r $DEBIAN_KEYRING ]]; then
         install_packages debian-archive-keyring
     fi
     [[ -r $DEBIAN_KEYRING ]] || die "$DEBIAN_KEYRING is missing; install the debian-archive-keyring package"
 
-    local mirror
+    local mirror suite
     mirror=$(debian_mirror)
-    log "CRIU: fetching criu 4 from Debian $CRIU_SUITE ($mirror) into $CRIU_PREFIX"
+    log "CRIU: fetching CRIU $CRIU_PINNED_VERSION (pinned packages) from Debian ${CRIU_SUITES[*]} at $mirror"
 
     # Private apt configuration: its own sources list, lists, state and cache,
     # so the machine's own apt state is not touched.
     rm -rf "$CRIU_WORKDIR"
     mkdir -p "$CRIU_WORKDIR"/{lists/partial,cache/archives/partial,debs}
     : >"$CRIU_WORKDIR/status"
-    echo "deb [signed-by=$DEBIAN_KEYRING] $mirror $CRIU_SUITE main" >"$CRIU_WORKDIR/sources.list"
+    : >"$CRIU_WORKDIR/sources.list"
+    for suite in "${CRIU_SUITES[@]}"; do
+        echo "deb [signed-by=$DEBIAN_KEYRING] $mirror $suite main" >>"$CRIU_WORKDIR/sources.list"
+    done
     local apt_opts=(
         -o "Dir::State::Lists=$CRIU_WORKDIR/lists"
         -o "Dir::State::status=$CRIU_WORKDIR/status"
@@ -199,13 +263,39 @@ install_criu_fallback() {
         -o "Dir::Etc::PreferencesParts=/dev/null"
         -o "APT::Sandbox::User=root"
     )
+    # A snapshot's Release files are past their Valid-Until date by design.
+    [[ $mirror == *snapshot.debian.org* ]] && apt_opts+=(-o "Acquire::Check-Valid-Until=false")
     apt-get "${apt_opts[@]}" update -q >&2 ||
-        die "could not read the Debian $CRIU_SUITE package lists from $mirror (set CRIU_MIRROR to a reachable Debian mirror)"
-    (cd "$CRIU_WORKDIR/debs" && apt-get "${apt_opts[@]}" download "${CRIU_PACKAGES[@]}" >&2) ||
-        die "could not download the CRIU packages from Debian $CRIU_SUITE: ${CRIU_PACKAGES[*]}"
+        die "could not read the Debian ${CRIU_SUITES[*]} package lists from $mirror (set CRIU_MIRROR to a reachable Debian mirror)"
+    if ! (cd "$CRIU_WORKDIR/debs" && apt-get "${apt_opts[@]}" download "${CRIU_PINS[@]}" >&2); then
+        die "could not download the pinned CRIU packages from Debian ${CRIU_SUITES[*]} at $mirror (see apt's message above: a pinned version has probably left the suites). Pins: ${CRIU_PINS[*]}. Set CRIU_MIRROR to a Debian snapshot that has them (http://snapshot.debian.org/archive/debian/<timestamp>), or update CRIU_PINS in deploy/provision-host.sh after checking the new versions with deploy/criu-probe.sh"
+    fi
 
-    # Unpack into a fresh directory, then swap it in.
-    local staging="$CRIU_PREFIX.new" deb
+    # apt checked each file against the signed index; check that each is the pinned version.
+    local pin name version deb found problems=()
+    for pin in "${CRIU_PINS[@]}"; do
+        name=${pin%%=*} version=${pin#*=} found=""
+        for deb in "$CRIU_WORKDIR"/debs/"${name}"_*.deb; do
+            [[ -e $deb ]] || continue
+            [[ $(dpkg-deb -f "$deb" Package) == "$name" ]] || continue
+            found=$(dpkg-deb -f "$deb" Version)
+        done
+        if [[ -z $found ]]; then
+            problems+=("$name: not downloaded")
+        elif [[ $found != "$version" ]]; then
+            problems+=("$name: got $found, pinned $version")
+        fi
+    done
+    if [[ ${#problems[@]} -gt 0 ]]; then
+        die "the downloaded CRIU packages are not the pinned versions (${problems[*]}); refusing to install them"
+    fi
+}
+
+# Unpack the pinned CRIU into $CRIU_PREFIX: into a staging directory first,
+# probed through its own wrapper, then swapped in.
+install_pinned_criu() {
+    local triplet=$TRIPLET loader=$LOADER staging="$CRIU_PREFIX.new" deb
+    download_pinned_criu
     rm -rf "$staging"
     mkdir -p "$staging"
     for deb in "$CRIU_WORKDIR"/debs/*.deb; do
@@ -213,56 +303,100 @@ install_criu_fallback() {
     done
     [[ -x $staging/usr/sbin/criu ]] || die "the unpacked packages contain no usr/sbin/criu"
     [[ -e $staging/usr/lib/$triplet/$loader ]] || die "the unpacked packages contain no usr/lib/$triplet/$loader"
+    local missing
+    missing=$("$staging/usr/lib/$triplet/$loader" --library-path "$staging/usr/lib/$triplet:$staging/lib/$triplet" \
+        --list "$staging/usr/sbin/criu" 2>&1 | grep 'not found' || true)
+    [[ -z $missing ]] || die "the pinned packages lack libraries criu needs: $missing (add their packages to CRIU_PINS)"
     (cd "$CRIU_WORKDIR/debs" && ls -1 ./*.deb) >"$staging/.cryo-packages"
-    rm -rf "$CRIU_PREFIX"
-    mv "$staging" "$CRIU_PREFIX"
-    rm -rf "$CRIU_WORKDIR"
+    echo "${CRIU_PINS[*]}" >"$staging/.cryo-pins"
 
-    write_criu_wrapper "$triplet" "$loader"
+    local trial="$CRIU_WORKDIR/criu"
+    write_criu_wrapper "$staging" "$trial"
+    criu_works "$trial" || die "CRIU $CRIU_PINNED_VERSION unpacked in $staging fails the probe (see above); $CRIU_WRAPPER was left as it was"
+
+    # Two renames: a criu started meanwhile by a running daemon finds one tree or the other.
+    rm -rf "$CRIU_PREFIX.old"
+    [[ -e $CRIU_PREFIX ]] && mv "$CRIU_PREFIX" "$CRIU_PREFIX.old"
+    mv "$staging" "$CRIU_PREFIX"
+    rm -rf "$CRIU_PREFIX.old" "$CRIU_WORKDIR"
 }
 
+# Writes an executable at $2 that runs the criu unpacked at $1 with its own loader.
 write_criu_wrapper() {
-    local triplet=$1 loader=$2 tmp
-    local libdir="$CRIU_PREFIX/usr/lib/$triplet"
-    mkdir -p "$(dirname "$CRIU_WRAPPER")"
-    tmp=$(mktemp "$CRIU_WRAPPER.XXXXXX")
+    local prefix=$1 target=$2 tmp
+    local libdir="$prefix/usr/lib/$TRIPLET"
+    mkdir -p "$(dirname "$target")"
+    tmp=$(mktemp "$target.XXXXXX")
     cat >"$tmp" <<EOF
 #!/bin/sh
-# CRIU 4 from Debian $CRIU_SUITE, run with its own C library (installed by deploy/provision-host.sh).
-exec "$libdir/$loader" --library-path "$libdir:$CRIU_PREFIX/lib/$triplet" "$CRIU_PREFIX/usr/sbin/criu" "\$@"
+# CRIU $CRIU_PINNED_VERSION from Debian (pinned packages), run with its own C library (installed by deploy/provision-host.sh).
+exec "$libdir/$LOADER" --library-path "$libdir:$prefix/lib/$TRIPLET" "$prefix/usr/sbin/criu" "\$@"
 EOF
     chmod 0755 "$tmp"
-    mv -f "$tmp" "$CRIU_WRAPPER"
+    mv -f "$tmp" "$target"
 }
 
 ensure_criu() {
-    if criu_looks_good; then
+    if criu_works; then
         return 0
     fi
-    if command -v criu >/dev/null 2>&1; then
-        log "CRIU: '$(command -v criu) check' does not say 'Looks good'; installing CRIU 4 from Debian $CRIU_SUITE"
-    else
-        log "CRIU: not installed; installing CRIU 4 from Debian $CRIU_SUITE"
-    fi
+    log "CRIU: installing CRIU $CRIU_PINNED_VERSION from Debian into $CRIU_PREFIX"
     detect_multiarch
-    # An earlier complete unpack only needs its wrapper back.
-    if [[ -f $CRIU_PREFIX/.cryo-packages && -x $CRIU_PREFIX/usr/sbin/criu ]]; then
-        write_criu_wrapper "$TRIPLET" "$LOADER"
+    # An earlier unpack of the same pins only needs its wrapper back.
+    if ! criu_unpack_current "$CRIU_PREFIX"; then
+        install_pinned_criu
     fi
-    if ! criu_looks_good; then
-        install_criu_fallback
-    fi
+    write_criu_wrapper "$CRIU_PREFIX" "$CRIU_WRAPPER"
 
     local found
     found=$(command -v criu || true)
     if [[ $found != "$CRIU_WRAPPER" ]]; then
         die "'criu' on PATH is '${found:-nothing}', not $CRIU_WRAPPER: put /usr/local/sbin before /usr/sbin in PATH"
     fi
-    if ! criu_looks_good; then
-        echo "provision-host: 'criu check' output:" >&2
-        criu check >&2 || true
-        die "CRIU is installed at $CRIU_WRAPPER but 'criu check' does not say 'Looks good' (see above); this kernel may lack checkpoint/restore support"
+    criu_works "$CRIU_WRAPPER" ||
+        die "CRIU is installed at $CRIU_WRAPPER but fails the probe (see above); this kernel may lack checkpoint/restore support"
+}
+
+# runc (>= 1.0) hands /etc/criu/runc.conf to CRIU on every checkpoint and
+# restore, and its settings override what runc asked for. Only a file Cryo
+# wrote is ever changed or removed.
+ensure_runc_criu_config() {
+    local wanted=${CRYO_CRIU_TCP_ESTABLISHED:-yes} ours=0
+    if [[ -e $RUNC_CRIU_CONF ]]; then
+        if ! grep -qF "$RUNC_CRIU_CONF_MARK" "$RUNC_CRIU_CONF"; then
+            if ! grep -qE '^[[:space:]]*(--)?tcp-established' "$RUNC_CRIU_CONF"; then
+                log "note: $RUNC_CRIU_CONF is not Cryo's and has no tcp-established: containers holding an established TCP connection cannot be checkpointed"
+            fi
+            return 0
+        fi
+        ours=1
     fi
+    case "$wanted" in
+        no | false | 0)
+            if [[ $ours -eq 1 ]]; then
+                log "CRIU: removing $RUNC_CRIU_CONF (CRYO_CRIU_TCP_ESTABLISHED=$wanted)"
+                rm -f "$RUNC_CRIU_CONF"
+            fi
+            return 0
+            ;;
+    esac
+    local content
+    content=$(printf '%s\n' \
+        "$RUNC_CRIU_CONF_MARK" \
+        "# runc passes this file to CRIU on every checkpoint and restore. Docker cannot ask for" \
+        "# tcp-established itself; without it, CRIU refuses to dump a container that holds an" \
+        "# established TCP connection, even one between two of its own processes." \
+        "tcp-established")
+    if [[ -f $RUNC_CRIU_CONF && $(cat "$RUNC_CRIU_CONF") == "$content" ]]; then
+        return 0
+    fi
+    log "CRIU: writing $RUNC_CRIU_CONF (tcp-established)"
+    mkdir -p "$(dirname "$RUNC_CRIU_CONF")"
+    local tmp
+    tmp=$(mktemp "$RUNC_CRIU_CONF.XXXXXX")
+    printf '%s\n' "$content" >"$tmp"
+    chmod 0644 "$tmp"
+    mv -f "$tmp" "$RUNC_CRIU_CONF"
 }
 
 # ---------------------------------------------------------------------------
@@ -274,6 +408,7 @@ main() {
         command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found after installing docker.io; check the docker.io package"
     done
     ensure_criu
+    ensure_runc_criu_config
 
     local dockerd_version criu_version
     dockerd_version=$(dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+).*/\1/')

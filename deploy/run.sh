@@ -58,6 +58,9 @@ if [[ -z $DOCKER_URL ]]; then
         if bash deploy/test-image/build.sh "$DOCKER_URL" cryo-counter:1 >/dev/null; then
             demo demo-counter cryo-counter:1 /counter 64 1000  # a counter holding 64 MiB
         fi
+        if bash deploy/test-image/build-service.sh "$DOCKER_URL" redis cryo-redis:1 >/dev/null; then
+            demo demo-redis cryo-redis:1  # this machine's redis-server, listening on the container's loopback
+        fi
     else
         say "no CRIU-capable Docker engine here, and this is not a root shell on Debian/Ubuntu to provision one."
         say "Need: Docker with \"experimental\": true in /etc/docker/daemon.json, and CRIU passing \`criu check\`."

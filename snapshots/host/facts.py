@@ -1,10 +1,10 @@
 """What the agent reports about its machine and its engine (the dashboard decides the host's status from it)."""
 import shutil
-import subprocess
 
 from ..errors import EngineError
+from . import criu
 
-CRIU_CHECK_EVERY = 600  # seconds between `criu check` runs
+CRIU_CHECK_EVERY = 600  # seconds between CRIU probes (`criu check` and the socket probe, about 0.3 s)
 
 
 def machine_facts():
@@ -25,21 +25,9 @@ def machine_facts():
 
 
 def criu_facts():
-    facts = {"criu_ok": False, "criu_version": "", "criu_message": ""}
-    criu = shutil.which("criu") or shutil.which("criu", path="/usr/local/sbin:/usr/sbin:/sbin")
-    if not criu:
-        facts["criu_message"] = "criu is not installed (deploy/provision-host.sh installs a working one)"
-        return facts
-    try:
-        out = subprocess.run([criu, "--version"], capture_output=True, text=True, timeout=20)
-        facts["criu_version"] = (out.stdout.strip().splitlines() or [""])[0].replace("Version:", "").strip()
-        check = subprocess.run([criu, "check"], capture_output=True, text=True, timeout=60)
-        text = (check.stdout + check.stderr).strip()
-        facts["criu_ok"] = check.returncode == 0 and "Looks good" in text
-        facts["criu_message"] = "" if facts["criu_ok"] else (text.splitlines() or ["criu check failed"])[-1][:500]
-    except (OSError, subprocess.SubprocessError) as exc:
-        facts["criu_message"] = f"cannot run criu: {exc}"
-    return facts
+    """criu_ok (`criu check` passes) and criu_sockets_ok (the socket probe of snapshots.host.criu passes, or
+    when it cannot run, the CRIU/kernel pair is not a known broken one), each with its message."""
+    return criu.cached_facts()
 
 
 def engine_facts(engine):
