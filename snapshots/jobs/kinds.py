@@ -173,11 +173,13 @@ class CopyKind(JobKind):
         checkpoint = Checkpoint.objects.live().filter(container=job.container, name=job.checkpoint_name).first()
         p["checkpoint_archive"] = str(store.new_upload(job, Archive.Kind.CHECKPOINT, checkpoint=checkpoint,
                                                        keep=self.keep_archive).pk)
+        # The image goes into the store once per image id (the target may have lost it since its last inventory);
+        # the target loads it only if it lacks it.
         image_id = job.container.image_id
         stored = store.stored_image(image_id)
         if stored is not None:
             p["image_archive"] = str(stored.pk)
-        elif not job.target_host.has_image(image_id=image_id):
+        else:
             p["image_upload"] = p["image_archive"] = str(store.new_upload(job, Archive.Kind.IMAGE,
                                                                           image_id=image_id).pk)
 
