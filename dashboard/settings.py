@@ -152,6 +152,12 @@ if CRYO_STORE_BACKEND == "storages.backends.s3.S3Storage":
         raise ImproperlyConfigured("CRYO_STORE_BACKEND is S3 but CRYO_S3_BUCKET is not set")
 STORAGES["checkpoints"] = {"BACKEND": CRYO_STORE_BACKEND, "OPTIONS": CRYO_STORE_OPTIONS}
 
+# Job events for open pages (Redis pub/sub, read by the Server-Sent Events endpoint): the broker's Redis unless
+# told otherwise.
+CRYO_EVENTS_URL = envstr("CRYO_EVENTS_URL", CELERY_BROKER_URL, secret=True)
+# Seconds between keep-alive comments on an open event stream (proxies close silent connections).
+CRYO_EVENTS_KEEPALIVE = envint("CRYO_EVENTS_KEEPALIVE", 20, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

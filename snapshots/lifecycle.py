@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from . import events
 from .errors import CryoError
 from .models import Job
 from .services import audit
@@ -36,6 +37,7 @@ class Run:
         entry = {"name": name, "host": self.ctx.host_name, "started": started.isoformat(), "seconds": None}
         self.job.phases = [*self.job.phases, entry]
         Job.objects.filter(pk=self.job.pk).update(phase=name, phases=self.job.phases)
+        transaction.on_commit(lambda: events.job_changed(self.job))
         try:
             yield entry
         finally:
@@ -128,6 +130,7 @@ def hand_off(run, step, host, **params):
         )
         if updated:
             transaction.on_commit(lambda: send(job.id, host.queue, expires, step=step))
+            transaction.on_commit(lambda: events.job_changed(job))
     return HANDED_OFF
 
 
@@ -146,6 +149,7 @@ def finish(run, state, *, error="", result=None):
         if updated:
             job.state, job.error, job.result, job.finished_at = state, error, merged, now
             audit.record_job_outcome(job, state, {"error": error} if error else _summary(merged))
+            transaction.on_commit(lambda: events.job_changed(job))
     return updated
 
 
@@ -162,6 +166,7 @@ def fail_unstarted(job_id, message):
         if updated:
             job = _load(job_id)
             audit.record_job_outcome(job, Job.State.FAILED, {"error": message})
+            transaction.on_commit(lambda: events.job_changed(job))
     return updated
 
 
@@ -174,4 +179,5 @@ def fail_running(job, message, *, claimed_by):
         )
         if updated:
             audit.record_job_outcome(job, Job.State.FAILED, {"error": message, "reconciled": True})
+            transaction.on_commit(lambda: events.job_changed(job))
     return updated

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .. import events
 from ..models import Container, Job
 from ..errors import Busy
 from . import audit
@@ -52,6 +53,7 @@ def submit(*, actor, kind, host, origin, container=None, checkpoint_name="", par
             container_name=job.container_name, checkpoint_name=checkpoint_name, job=job,
             target_host=target_host, details=audit_details or params or {},
         )
+        transaction.on_commit(lambda: events.job_changed(job))  # pages hear "queued" before the worker answers
         transaction.on_commit(lambda: send(job.id, host.queue, job.expires_at))
     return job
 
