@@ -152,6 +152,9 @@ if CRYO_STORE_BACKEND == "storages.backends.s3.S3Storage":
         raise ImproperlyConfigured("CRYO_STORE_BACKEND is S3 but CRYO_S3_BUCKET is not set")
 STORAGES["checkpoints"] = {"BACKEND": CRYO_STORE_BACKEND, "OPTIONS": CRYO_STORE_OPTIONS}
 
+# Prometheus scrapes /metrics with this bearer token; without one the endpoint is off (404).
+CRYO_METRICS_TOKEN = envstr("CRYO_METRICS_TOKEN", "", secret=True)
+
 # Job events for open pages (Redis pub/sub, read by the Server-Sent Events endpoint): the broker's Redis unless
 # told otherwise.
 CRYO_EVENTS_URL = envstr("CRYO_EVENTS_URL", CELERY_BROKER_URL, secret=True)
