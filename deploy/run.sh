@@ -80,8 +80,9 @@ CRYO_ENROLLMENT_TOKEN=$(cat "$CRYO_VAR_DIR/enrollment-token")
 
 $PY manage.py cryo worker --host "$HOST_NAME" --docker-url "$DOCKER_URL" > "$CRYO_VAR_DIR/worker.log" 2>&1 &
 pids+=($!)
-.venv/bin/gunicorn dashboard.wsgi:application --bind "$BIND" --workers 2 --threads 4 \
-    --access-logfile - --error-logfile - > "$CRYO_VAR_DIR/web.log" 2>&1 &
+# ASGI under gunicorn: pages run in threads, open pages' event streams (/events/) wait on Redis without one.
+.venv/bin/gunicorn dashboard.asgi:application --worker-class uvicorn_worker.UvicornWorker --bind "$BIND" \
+    --workers 2 --access-logfile - --error-logfile - > "$CRYO_VAR_DIR/web.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 100); do

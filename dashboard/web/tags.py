@@ -2,6 +2,7 @@
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
+from django.urls import reverse
 from django.utils.html import format_html
 
 from snapshots.services import access
@@ -84,3 +85,16 @@ def result_facts(result):
             value = seconds(value)
         facts.append((label.removesuffix(" seconds").removesuffix(" bytes"), value))
     return facts
+
+
+@register.simple_tag
+def live_stream():
+    """The attributes that open a page's event stream (htmx SSE extension) on the element that carries them."""
+    return format_html('hx-ext="sse" sse-connect="{}"', reverse("events"))
+
+
+@register.simple_tag
+def live_trigger(kind, pk):
+    """When a live part refreshes: on its pushed event; polling every second only while no stream is open
+    (cryo.js keeps `cryoLive` up to date); and once when a stream (re)opens, for what it may have missed."""
+    return f"sse:{kind}-{pk}, cryo:resync, every 1s [!cryoLive]"

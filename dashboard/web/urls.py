@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import accounts, actions, audit, containers, host_admin, hosts, jobs, moves, overview, search
+from . import accounts, actions, audit, containers, host_admin, hosts, jobs, live, moves, overview, search
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -22,6 +22,7 @@ urlpatterns = [
     path("jobs/", jobs.jobs, name="jobs"),
     path("jobs/<uuid:job_id>/", jobs.job, name="job"),
     path("jobs/<uuid:job_id>/row/", jobs.job_row, name="job-row"),
+    path("events/", live.job_events, name="events"),
     path("audit/", audit.audit, name="audit"),
     path("audit/export.csv", audit.audit_export, {"fmt": "csv"}, name="audit-export-csv"),
     path("audit/export.json", audit.audit_export, {"fmt": "json"}, name="audit-export-json"),

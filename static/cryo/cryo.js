@@ -1,4 +1,4 @@
-// Cryo's few lines of browser code: the viewer's time zone, and notifications for htmx actions.
+// Cryo's few lines of browser code: the viewer's time zone, notifications for htmx actions, and live parts.
 (function () {
   "use strict";
 
@@ -36,6 +36,26 @@
     if (xhr.getResponseHeader("HX-Trigger")) { return; }  // the server sent its own notification
     notify("error", "The server answered " + xhr.status + " " + (xhr.statusText || "") + ". Reload the page and try again.");
   });
+  // Live parts: pushed job events while the page's event stream is open, polling while it is not. A stream the
+  // server refuses from the start (204 under WSGI, 401, 503) is given up for good: the page keeps polling.
+  window.cryoLive = false;
+  document.addEventListener("htmx:sseOpen", function (event) {
+    event.detail.elt.cryoOpened = true;
+    window.cryoLive = true;
+    // Whatever changed before the stream opened (or while it was down) would be missed: catch up once.
+    document.querySelectorAll("[data-live]").forEach(function (part) { htmx.trigger(part, "cryo:resync"); });
+  });
+  document.addEventListener("htmx:sseError", function (event) {
+    window.cryoLive = false;
+    var elt = event.detail.elt || event.target;
+    var source = event.detail.source;
+    if (elt && !elt.cryoOpened && source && source.readyState === EventSource.CLOSED) {
+      source.close();
+      elt.removeAttribute("sse-connect");
+    }
+  });
+  document.addEventListener("htmx:sseClose", function () { window.cryoLive = false; });
+
   document.addEventListener("htmx:sendError", function () {
     notify("error", "Cryo cannot be reached. Check your connection; the page will catch up once it is back.");
   });

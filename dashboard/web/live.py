@@ -1,0 +1,93 @@
+"""GET /events/: job changes pushed to open pages as Server-Sent Events, read from Redis pub/sub.
+
+snapshots.events publishes every job change; each open page holds one stream and swaps its live parts when an
+event names them (`job-<id>`, `container-<pk>` when a job for that container is requested). The stream is an
+async view: under ASGI it waits on Redis without a thread. Served by WSGI (the test server, `runserver`), it
+answers 204 and the pages keep polling, as they do whenever the stream is unavailable.
+"""
+import asyncio
+import json
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse, StreamingHttpResponse
+
+from snapshots import events
+from snapshots.services import access
+
+log = logging.getLogger(__name__)
+
+# Streams one web process keeps open at most; past that, pages poll (a signed-in person cannot exhaust Redis).
+MAX_STREAMS = 500
+# A stream ends after this long and the browser opens a new one, so a signed-out session does not listen forever.
+MAX_SECONDS = 600
+RETRY_MS = 2000
+_open = 0
+
+
+async def job_events(request):
+    user = await request.auser()
+    if not await sync_to_async(access.can_view)(user):
+        return HttpResponse("sign in to follow jobs\n", status=401, content_type="text/plain")
+    if not isinstance(request, ASGIRequest):
+        return HttpResponse(status=204)  # no push under WSGI: the page polls
+    if _open >= MAX_STREAMS:
+        log.warning("event streams: %s open in this process, refusing another (the page polls)", _open)
+        return HttpResponse("too many open event streams; the page polls instead\n", status=503,
+                            content_type="text/plain")
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(settings.CRYO_EVENTS_URL, socket_connect_timeout=2)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(events.channel())
+    except Exception as exc:
+        log.warning("event streams: cannot subscribe on Redis (%s); pages poll", exc)
+        await client.aclose()
+        return HttpResponse("job events are unavailable; the page polls instead\n", status=503,
+                            content_type="text/plain")
+    response = StreamingHttpResponse(_stream(client, pubsub), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+async def _stream(client, pubsub):
+    global _open
+    _open += 1
+    ends = time.monotonic() + MAX_SECONDS
+    try:
+        yield f"retry: {RETRY_MS}\n: open\n\n"
+        while time.monotonic() < ends:
+            message = await pubsub.get_message(timeout=settings.CRYO_EVENTS_KEEPALIVE)
+            if message is None:
+                yield ": keep-alive\n\n"  # also how a stream learns that its page went away
+                continue
+            try:
+                event = json.loads(message["data"])
+            except (TypeError, ValueError):
+                continue
+            yield sse(event)
+    except asyncio.CancelledError:  # the page went away
+        raise
+    except Exception as exc:
+        log.warning("event stream ended: %s", exc)
+    finally:
+        _open -= 1
+        try:
+            await pubsub.aclose()
+            await client.aclose()
+        except Exception:
+            pass
+
+
+def sse(event):
+    """The SSE messages of one job event: one named after the job, one after its container when it is new."""
+    data = json.dumps(event, separators=(",", ":"))
+    out = f"event: job-{event['job']}\ndata: {data}\n\n"
+    if event.get("container") and event.get("state") == "queued":
+        out += f"event: container-{event['container']}\ndata: {data}\n\n"
+    return out
