@@ -1,7 +1,7 @@
 """GET /events/: job changes pushed to open pages as Server-Sent Events, read from Redis pub/sub.
 
-snapshots.events publishes every job change; each open page holds one stream and swaps its live parts when an
-event names them (`job-<id>`, `container-<pk>` when a job for that container is requested). The stream is an
+snapshots.events publishes every job change; each open page holds one stream, and cryo.js refreshes the live
+parts an event concerns (a job's row or page; a container's page when a job for it is requested). The stream is an
 async view: under ASGI it waits on Redis without a thread. Served by WSGI (the test server, `runserver`), it
 answers 204 and the pages keep polling, as they do whenever the stream is unavailable.
 """
@@ -85,9 +85,5 @@ async def _stream(client, pubsub):
 
 
 def sse(event):
-    """The SSE messages of one job event: one named after the job, one after its container when it is new."""
-    data = json.dumps(event, separators=(",", ":"))
-    out = f"event: job-{event['job']}\ndata: {data}\n\n"
-    if event.get("container") and event.get("state") == "queued":
-        out += f"event: container-{event['container']}\ndata: {data}\n\n"
-    return out
+    """One job event as an SSE message named "job"; cryo.js hands it to the parts of the page it concerns."""
+    return f"event: job\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"

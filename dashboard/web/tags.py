@@ -94,7 +94,7 @@ def live_stream():
 
 
 @register.simple_tag
-def live_trigger(kind, pk):
-    """When a live part refreshes: on its pushed event; polling every second only while no stream is open
-    (cryo.js keeps `cryoLive` up to date); and once when a stream (re)opens, for what it may have missed."""
-    return f"sse:{kind}-{pk}, cryo:resync, every 1s [!cryoLive]"
+def live_trigger():
+    """When a live part refreshes: on a pushed event about it (cryo.js triggers cryo:changed); polling every second
+    only while no stream is open (cryo.js keeps `cryoLive` up to date); once when a stream (re)opens."""
+    return "cryo:changed, cryo:resync, every 1s [!cryoLive]"

@@ -36,10 +36,44 @@
     if (xhr.getResponseHeader("HX-Trigger")) { return; }  // the server sent its own notification
     notify("error", "The server answered " + xhr.status + " " + (xhr.statusText || "") + ". Reload the page and try again.");
   });
-  // Live parts: pushed job events while the page's event stream is open, polling while it is not. A stream the
-  // server refuses from the start (204 under WSGI, 401, 503) is given up for good: the page keeps polling.
+  // Live parts: pushed job events while the page's event stream is open (htmx SSE extension on <main>), polling
+  // while it is not. A live part names its job (data-job, with the data-state and data-phase it shows) or its
+  // container (data-container); an event that changes what it shows triggers cryo:changed, and the part fetches
+  // itself again. The newest event of each job is kept, so a part swapped in just after its event still catches
+  // up. A stream the server refuses from the start (204 under WSGI, 401, 503) is given up: the page keeps polling.
   window.cryoLive = false;
+  var latest = {};
+
+  function stale(part) {
+    var event = latest[part.dataset.job];
+    return event && (event.state !== part.dataset.state || event.phase !== part.dataset.phase);
+  }
+  function catchUp(root) {
+    if (!root.querySelectorAll) { return; }
+    var parts = Array.prototype.slice.call(root.querySelectorAll("[data-live][data-job]"));
+    if (root.matches && root.matches("[data-live][data-job]")) { parts.push(root); }
+    parts.forEach(function (part) { if (stale(part)) { htmx.trigger(part, "cryo:changed"); } });
+  }
+  function onJob(message) {
+    var event;
+    try { event = JSON.parse(message.data); } catch (e) { return; }
+    latest[event.job] = event;
+    document.querySelectorAll('[data-live][data-job="' + event.job + '"]').forEach(function (part) {
+      if (stale(part)) { htmx.trigger(part, "cryo:changed"); }
+    });
+    if (event.state === "queued" && event.container) {
+      document.querySelectorAll('[data-container="' + event.container + '"]').forEach(function (part) {
+        htmx.trigger(part, "cryo:changed");
+      });
+    }
+  }
+
   document.addEventListener("htmx:sseOpen", function (event) {
+    var source = event.detail.source;
+    if (!source.cryoListening) {
+      source.addEventListener("job", onJob);
+      source.cryoListening = true;
+    }
     event.detail.elt.cryoOpened = true;
     window.cryoLive = true;
     // Whatever changed before the stream opened (or while it was down) would be missed: catch up once.
@@ -55,6 +89,7 @@
     }
   });
   document.addEventListener("htmx:sseClose", function () { window.cryoLive = false; });
+  document.addEventListener("htmx:load", function (event) { catchUp(event.target); });
 
   document.addEventListener("htmx:sendError", function () {
     notify("error", "Cryo cannot be reached. Check your connection; the page will catch up once it is back.");

@@ -1,0 +1,123 @@
+"""Push, not poll: an open page shows a job's change as soon as it is made, and costs no requests while nothing
+changes. The dashboard is served as in production (gunicorn with uvicorn's worker class); the job changes the way
+a worker changes it, through snapshots.lifecycle."""
+import time
+from unittest import mock
+
+import pytest
+from playwright.sync_api import expect
+
+from snapshots import lifecycle
+from snapshots.models import Job
+from snapshots.services import Origin, request_checkpoint
+
+from ..harness.web import WebServer
+from ..unit.fakes import FakeContext
+from ..web.conftest import make_container, make_host
+from .conftest import CHROMIUM_ARGS, sign_in  # noqa: F401  (same browser as the other tests)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def server(broker):
+    web = WebServer(workers=1).start()
+    yield web
+    web.stop()
+
+
+@pytest.fixture
+def live_page(browser, server):
+    context = browser.new_context(base_url=server.url, viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda r: page.requests.append((time.monotonic(), r.method, r.url, r.resource_type)))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def queued(people):
+    host = people.grant(make_host("push"))
+    container = make_container(host, "push-web")
+    with mock.patch("snapshots.services.dispatch.send"):
+        job = request_checkpoint(people.otto, "push", "push-web", name="pushed", origin=Origin(source="10.0.0.9"))
+    return host, container, job
+
+
+def claim(job, ctx):
+    """What the worker does first: claim the queued job with a conditional update."""
+    from django.utils import timezone
+
+    assert Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
+        state=Job.State.RUNNING, started_at=timezone.now(), claimed_by=ctx.worker_id, phase="starting")
+    job.refresh_from_db()
+    return lifecycle.Run(job, ctx)
+
+
+def requests_since(page, t0):
+    return [r for r in page.requests if r[0] >= t0]
+
+
+def wait_for_stream(page):
+    page.wait_for_function("window.cryoLive === true")
+    page.wait_for_timeout(300)  # let the catch-up request of a freshly opened stream land
+
+
+def test_an_open_job_page_shows_each_change_pushed_without_polling(live_page, people, queued):
+    page = live_page
+    host, _container, job = queued
+    sign_in(page, "vic", "vic-password-1")
+    page.goto(f"/jobs/{job.id}/")
+    expect(page.locator("#job-state")).to_have_text("Queued")
+    wait_for_stream(page)
+
+    idle = time.monotonic()
+    page.wait_for_timeout(3_000)
+    assert requests_since(page, idle) == [], "an open page costs no requests while nothing changes"
+
+    ctx = FakeContext(host.pk, host.name)
+    run = claim(job, ctx)
+    t0 = time.monotonic()
+    with run.phase("checkpoint"):
+        expect(page.locator("#job-live")).to_contain_text("checkpoint · running for", timeout=5_000)
+    lifecycle.finish(run, Job.State.SUCCEEDED, result={"size_bytes": 1234})
+    expect(page.locator("#job-state")).to_have_text("Succeeded", timeout=5_000)
+    made = [r for r in requests_since(page, t0) if f"/jobs/{job.id}/" in r[2]]
+    # One request per pushed change (two phase writes and the end; the last ones may coalesce), never a
+    # poll a second: the page would have polled at least once a second otherwise.
+    assert 1 <= len(made) <= 3, made
+
+    after = time.monotonic()
+    page.wait_for_timeout(2_000)
+    assert requests_since(page, after) == [], "a finished job's page goes quiet"
+
+
+def test_a_job_requested_elsewhere_appears_on_an_open_container_page_and_finishes_there(live_page, people):
+    page = live_page
+    host = people.grant(make_host("push"))
+    container = make_container(host, "push-web")
+    sign_in(page, "vic", "vic-password-1")
+    page.goto(f"/containers/{container.pk}/")
+    expect(page.get_by_text("No jobs for this container yet.")).to_be_visible()
+    wait_for_stream(page)
+
+    with mock.patch("snapshots.services.dispatch.send"):  # requested from the CLI, say
+        job = request_checkpoint(people.otto, "push", "push-web", name="from-cli", origin=Origin.cli())
+    row = page.locator(f"#job-{job.id}")
+    expect(row).to_have_attribute("data-state", "queued", timeout=5_000)
+    lifecycle.fail_unstarted(job.id, "expired: the job waited too long in the queue")
+    expect(row).to_have_attribute("data-state", "failed", timeout=5_000)
+    expect(row).to_contain_text("expired: the job waited too long")
+
+
+def test_served_without_push_the_job_page_still_follows_the_job_by_polling(page, people, queued):
+    """The test server (WSGI) answers the stream with 204: the page gives it up and polls every second."""
+    _host, _container, job = queued
+    sign_in(page, "vic", "vic-password-1")
+    page.goto(f"/jobs/{job.id}/")
+    expect(page.locator("#job-state")).to_have_text("Queued")
+    lifecycle.fail_unstarted(job.id, "expired: the job waited too long in the queue")
+    expect(page.locator("#job-state")).to_have_text("Failed", timeout=5_000)
+    assert page.evaluate("window.cryoLive") is False
