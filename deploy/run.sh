@@ -80,6 +80,10 @@ CRYO_ENROLLMENT_TOKEN=$(cat "$CRYO_VAR_DIR/enrollment-token")
 
 $PY manage.py cryo worker --host "$HOST_NAME" --docker-url "$DOCKER_URL" > "$CRYO_VAR_DIR/worker.log" 2>&1 &
 pids+=($!)
+# The control worker: team notifications (webhooks, e-mail) from the queue cryo.control.
+.venv/bin/celery -A dashboard worker --queues cryo.control --hostname "control@%h" --concurrency 2 \
+    --loglevel INFO > "$CRYO_VAR_DIR/control.log" 2>&1 &
+pids+=($!)
 # ASGI under gunicorn: pages run in threads, open pages' event streams (/events/) wait on Redis without one.
 .venv/bin/gunicorn dashboard.asgi:application --worker-class uvicorn_worker.UvicornWorker --bind "$BIND" \
     --workers 2 --access-logfile - --error-logfile - > "$CRYO_VAR_DIR/web.log" 2>&1 &
@@ -90,7 +94,8 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 say "dashboard: http://$BIND/  (sign in as admin; password in $CRYO_VAR_DIR/admin-password)"
-say "worker for host '$HOST_NAME' logs to $CRYO_VAR_DIR/worker.log; web log: $CRYO_VAR_DIR/web.log"
+say "worker for host '$HOST_NAME' logs to $CRYO_VAR_DIR/worker.log; web log: $CRYO_VAR_DIR/web.log;"
+say "control worker (notifications) log: $CRYO_VAR_DIR/control.log"
 say "press Ctrl-C to stop"
 wait -n "${pids[@]}" || true
 [[ -n $stopping ]] || say "a process exited; see $CRYO_VAR_DIR/worker.log and $CRYO_VAR_DIR/web.log"
