@@ -178,6 +178,8 @@ DEFAULT_FROM_EMAIL = envstr("CRYO_EMAIL_FROM", "cryo@localhost")
 CRYO_EVENTS_URL = envstr("CRYO_EVENTS_URL", CELERY_BROKER_URL, secret=True)
 # Seconds between keep-alive comments on an open event stream (proxies close silent connections).
 CRYO_EVENTS_KEEPALIVE = envint("CRYO_EVENTS_KEEPALIVE", 20, minimum=1)
+# Streams one web process keeps open at most; past that, pages poll (a signed-in person cannot exhaust Redis).
+CRYO_EVENTS_MAX_STREAMS = envint("CRYO_EVENTS_MAX_STREAMS", 500, minimum=0)
 
 LOGGING = {
     "version": 1,

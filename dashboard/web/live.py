@@ -5,7 +5,6 @@ parts an event concerns (a job's row or page; a container's page when a job for 
 async view: under ASGI it waits on Redis without a thread. Served by WSGI (the test server, `runserver`), it
 answers 204 and the pages keep polling, as they do whenever the stream is unavailable.
 """
-import asyncio
 import json
 import logging
 import time
@@ -14,27 +13,27 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
 
 from snapshots import events
 from snapshots.services import access
 
 log = logging.getLogger(__name__)
 
-# Streams one web process keeps open at most; past that, pages poll (a signed-in person cannot exhaust Redis).
-MAX_STREAMS = 500
 # A stream ends after this long and the browser opens a new one, so a signed-out session does not listen forever.
 MAX_SECONDS = 600
 RETRY_MS = 2000
 _open = 0
 
 
+@require_GET
 async def job_events(request):
     user = await request.auser()
     if not await sync_to_async(access.can_view)(user):
         return HttpResponse("sign in to follow jobs\n", status=401, content_type="text/plain")
     if not isinstance(request, ASGIRequest):
         return HttpResponse(status=204)  # no push under WSGI: the page polls
-    if _open >= MAX_STREAMS:
+    if _open >= settings.CRYO_EVENTS_MAX_STREAMS:
         log.warning("event streams: %s open in this process, refusing another (the page polls)", _open)
         return HttpResponse("too many open event streams; the page polls instead\n", status=503,
                             content_type="text/plain")
@@ -71,9 +70,7 @@ async def _stream(client, pubsub):
             except (TypeError, ValueError):
                 continue
             yield sse(event)
-    except asyncio.CancelledError:  # the page went away
-        raise
-    except Exception as exc:
+    except Exception as exc:  # Redis went away: the browser reconnects, and polls meanwhile
         log.warning("event stream ended: %s", exc)
     finally:
         _open -= 1

@@ -112,6 +112,25 @@ def test_a_job_requested_elsewhere_appears_on_an_open_container_page_and_finishe
     expect(row).to_contain_text("expired: the job waited too long")
 
 
+def test_a_row_of_the_jobs_list_follows_its_job_without_polling(live_page, people, queued):
+    page = live_page
+    host, _container, job = queued
+    sign_in(page, "vic", "vic-password-1")
+    page.goto("/jobs/")
+    row = page.locator(f"#job-{job.id}")
+    expect(row).to_have_attribute("data-state", "queued")
+    wait_for_stream(page)
+    t0 = time.monotonic()
+    run = claim(job, FakeContext(host.pk, host.name))
+    with run.phase("checkpoint"):
+        expect(row).to_have_attribute("data-state", "running", timeout=5_000)
+        expect(row).to_contain_text("checkpoint")
+    lifecycle.finish(run, Job.State.SUCCEEDED, result={})
+    expect(row).to_have_attribute("data-state", "succeeded", timeout=5_000)
+    rows = [r for r in requests_since(page, t0) if r[2].endswith(f"/jobs/{job.id}/row/")]
+    assert 1 <= len(rows) <= 3, rows
+
+
 def test_served_without_push_the_job_page_still_follows_the_job_by_polling(page, people, queued):
     """The test server (WSGI) answers the stream with 204: the page gives it up and polls every second."""
     _host, _container, job = queued

@@ -141,3 +141,18 @@ def test_the_audit_export_streams_under_asgi_without_reading_everything_first(se
     assert status == 200 and headers.get("Transfer-Encoding") == "chunked"
     assert len(body.splitlines()) == 1 + 3000
     assert "must consume synchronous iterators" not in server.log_tail(400)  # Django's warning when it reads all
+
+
+@pytestmark_live
+def test_past_its_limit_of_open_streams_a_server_answers_503_and_the_pages_poll(broker, fleet):
+    web = WebServer(workers=1, extra_env={"CRYO_EVENTS_MAX_STREAMS": 2}).start()
+    session = session_of(fleet.people.vic)
+    streams = [Stream(web, session) for _ in range(2)]
+    try:
+        status, body, _ = get(web, "/events/", session)
+        assert status == 503 and "polls instead" in body
+        assert get(web, "/jobs/", session)[0] == 200
+    finally:
+        for stream in streams:
+            stream.close()
+        web.stop()
