@@ -21,7 +21,7 @@ from snapshots.services import access
 log = logging.getLogger(__name__)
 
 # A stream ends after this long and the browser opens a new one, so a signed-out session does not listen forever.
-MAX_SECONDS = 600
+MAX_SECONDS = 1800
 RETRY_MS = 2000
 _open = 0
 

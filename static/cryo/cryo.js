@@ -68,7 +68,16 @@
     }
   }
 
+  // A stream the server ends on purpose (every half hour) comes back within seconds: poll only if it does not.
+  var pollSoon = null;
+  function pollUnlessBack() {
+    if (pollSoon === null) {
+      pollSoon = setTimeout(function () { window.cryoLive = false; pollSoon = null; }, 5000);
+    }
+  }
+
   document.addEventListener("htmx:sseOpen", function (event) {
+    if (pollSoon !== null) { clearTimeout(pollSoon); pollSoon = null; }
     var source = event.detail.source;
     if (!source.cryoListening) {
       source.addEventListener("job", onJob);
@@ -80,13 +89,15 @@
     document.querySelectorAll("[data-live]").forEach(function (part) { htmx.trigger(part, "cryo:resync"); });
   });
   document.addEventListener("htmx:sseError", function (event) {
-    window.cryoLive = false;
     var elt = event.detail.elt || event.target;
     var source = event.detail.source;
     if (elt && !elt.cryoOpened && source && source.readyState === EventSource.CLOSED) {
       source.close();
       elt.removeAttribute("sse-connect");
+      window.cryoLive = false;
+      return;
     }
+    pollUnlessBack();
   });
   document.addEventListener("htmx:sseClose", function () { window.cryoLive = false; });
   document.addEventListener("htmx:load", function (event) { catchUp(event.target); });

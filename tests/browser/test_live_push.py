@@ -131,6 +131,19 @@ def test_a_row_of_the_jobs_list_follows_its_job_without_polling(live_page, peopl
     assert 1 <= len(rows) <= 3, rows
 
 
+def test_a_page_whose_stream_was_cut_catches_up_on_what_it_missed_once_the_server_is_back(live_page, server, queued):
+    page = live_page
+    _host, _container, job = queued
+    sign_in(page, "vic", "vic-password-1")
+    page.goto(f"/jobs/{job.id}/")
+    wait_for_stream(page)
+    server.stop()  # a restart of the web server: the stream is cut, and the change below is published to nobody
+    lifecycle.fail_unstarted(job.id, "expired: the job waited too long in the queue")
+    server.start()
+    expect(page.locator("#job-state")).to_have_text("Failed", timeout=20_000)
+    page.wait_for_function("window.cryoLive === true", timeout=20_000)
+
+
 def test_served_without_push_the_job_page_still_follows_the_job_by_polling(page, people, queued):
     """The test server (WSGI) answers the stream with 204: the page gives it up and polls every second."""
     _host, _container, job = queued
