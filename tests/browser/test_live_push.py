@@ -14,7 +14,7 @@ from snapshots.services import Origin, request_checkpoint
 from ..harness.web import WebServer
 from ..unit.fakes import FakeContext
 from ..web.conftest import make_container, make_host
-from .conftest import CHROMIUM_ARGS, sign_in  # noqa: F401  (same browser as the other tests)
+from .conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
