@@ -8,4 +8,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
 app = Celery("cryo")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["snapshots"])
+app.autodiscover_tasks(["snapshots", "notifications"])

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "snapshots",
+    "notifications",
     "dashboard",
 ]
 
@@ -62,6 +63,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"
+ASGI_APPLICATION = "dashboard.asgi.application"
 
 TEMPLATES = [
     {
@@ -187,6 +189,34 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 CRYO_LOG_LEVEL = envstr("CRYO_LOG_LEVEL", "INFO")
+
+# Prometheus scrapes /metrics with this bearer token; without one the endpoint is off (404).
+CRYO_METRICS_TOKEN = envstr("CRYO_METRICS_TOKEN", "", secret=True)
+
+# Notifications (webhooks and e-mail per team), delivered by the control worker (queue cryo.control).
+CRYO_BASE_URL = envstr("CRYO_BASE_URL", "")  # e.g. https://cryo.example.org: links in notifications
+CRYO_WEBHOOK_ALLOW_PRIVATE = envbool("CRYO_WEBHOOK_ALLOW_PRIVATE", False)  # see notifications/addresses.py
+CRYO_WEBHOOK_TIMEOUT = envint("CRYO_WEBHOOK_TIMEOUT", 5, minimum=1)
+CRYO_WEBHOOK_ATTEMPTS = envint("CRYO_WEBHOOK_ATTEMPTS", 6, minimum=1)
+CRYO_WEBHOOK_BACKOFF = envint("CRYO_WEBHOOK_BACKOFF", 10, minimum=1)  # seconds; doubled after each failed attempt
+EMAIL_BACKEND = envstr("CRYO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = envstr("CRYO_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("CRYO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("CRYO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = envstr("CRYO_EMAIL_PASSWORD", "", secret=True)
+EMAIL_USE_TLS = envbool("CRYO_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = envbool("CRYO_EMAIL_SSL", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = envstr("CRYO_EMAIL_FROM", "cryo@localhost")
+
+# Job events for open pages (Redis pub/sub, read by the Server-Sent Events endpoint): the broker's Redis unless
+# told otherwise.
+CRYO_EVENTS_URL = envstr("CRYO_EVENTS_URL", CELERY_BROKER_URL, secret=True)
+# Seconds between keep-alive comments on an open event stream (proxies close silent connections).
+CRYO_EVENTS_KEEPALIVE = envint("CRYO_EVENTS_KEEPALIVE", 20, minimum=1)
+# Streams one web process keeps open at most; past that, pages poll (a signed-in person cannot exhaust Redis).
+CRYO_EVENTS_MAX_STREAMS = envint("CRYO_EVENTS_MAX_STREAMS", 500, minimum=0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

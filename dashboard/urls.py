@@ -3,10 +3,13 @@ from django.urls import include, path
 
 from dashboard.api.api import api as people_api
 
+from .metrics.views import metrics
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", people_api.urls),
     path("agent/v1/", include("dashboard.agentapi.urls")),
+    path("metrics", metrics, name="metrics"),
     path("", include("dashboard.web.urls")),
 ]
 

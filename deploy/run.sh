@@ -81,8 +81,9 @@ $PY manage.py migrate --noinput -v 0
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py cryo bootstrap --var-dir "$CRYO_VAR_DIR" --host "$HOST_NAME"
 
-.venv/bin/gunicorn dashboard.wsgi:application --bind "$BIND" --workers 2 --threads 8 \
-    --access-logfile - --error-logfile - > "$CRYO_VAR_DIR/web.log" 2>&1 &
+# ASGI under gunicorn: pages run in threads; open pages' event streams (/events/) wait on Redis without one.
+.venv/bin/gunicorn dashboard.asgi:application --worker-class uvicorn_worker.UvicornWorker --bind "$BIND" \
+    --workers 2 --access-logfile - --error-logfile - > "$CRYO_VAR_DIR/web.log" 2>&1 &
 pids+=($!)
 $PY manage.py cryo control > "$CRYO_VAR_DIR/control.log" 2>&1 &
 pids+=($!)

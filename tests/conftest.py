@@ -28,6 +28,19 @@ HOST_A, DAEMON_A = "test-a", f"{DAEMON_PREFIX}-a"
 HOST_B, DAEMON_B = "test-b", f"{DAEMON_PREFIX}-b"
 
 
+TIER_ORDER = ("unit", "web", "integration", "multihost", "browser")
+
+
+def pytest_collection_modifyitems(items):
+    """Tiers without processes of their own run first: once the engine tiers started the dashboard's control
+    process, it keeps reconciling the shared test database for the rest of the session."""
+    def tier(item):
+        parts = item.nodeid.split("/")
+        return TIER_ORDER.index(parts[1]) if len(parts) > 2 and parts[1] in TIER_ORDER else len(TIER_ORDER)
+
+    items.sort(key=tier)
+
+
 # -- personas --------------------------------------------------------------------------------
 class People:
     def __init__(self):
@@ -83,7 +96,8 @@ def broker():
 def dashboard(django_db_setup, django_db_blocker, broker):
     """The dashboard served by gunicorn on the test database, and the control process beside it."""
     web = Dashboard().start()
-    control = Control().start()
+    # The control process also delivers notifications: the tests' receivers listen on loopback, and wait briefly.
+    control = Control(CRYO_WEBHOOK_ALLOW_PRIVATE="true", CRYO_WEBHOOK_BACKOFF=1).start()
     web.control = control
     yield web
     control.stop()

@@ -14,47 +14,55 @@ from snapshots.errors import ArchiveRejected
 from snapshots.jobs import transitions
 from snapshots.models import Archive, Job
 
+from ..web.streaming import streamed
+
 
 def _error(status, message):
     return JsonResponse({"error": message}, status=status)
 
 
 def _host(request):
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    credential = joining.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    credential = joining.authenticate(bearer(request.headers.get("Authorization")))
     return credential.host if credential else None
 
 
-def _body_reader(request):
-    """Read the request body as it arrives, chunked or not (gunicorn decodes chunked transfer encoding)."""
-    if request.META.get("CONTENT_LENGTH"):
-        return request.read
-    return request.environ["wsgi.input"].read
+def accept_upload(token, archive_id, read):
+    """Store an upload for the host whose credential `token` is: (status, answer). Shared by the WSGI view below
+    and the ASGI route (dashboard/asgi.py) that streams request bodies, which Django's ASGI handler would not."""
+    credential = joining.authenticate(token)
+    if credential is None:
+        return 401, {"error": "a valid host credential is required"}
+    host = credential.host
+    archive = Archive.objects.select_related("job", "writer").filter(pk=archive_id).first()
+    if archive is None or archive.writer_id != host.pk:
+        return (403 if archive else 404), {"error": "this host may not write that archive"}
+    if archive.state != Archive.State.WRITING or archive.job is None or archive.job.is_terminal:
+        return 409, {"error": f"archive {archive.id} is {archive.state}; it can be written only once, by its job"}
+    started, t0 = timezone.now(), time.monotonic()
+    try:
+        archive = store.receive(archive, read)
+    except ArchiveRejected as exc:
+        return 409, {"error": exc.message}
+    except OSError as exc:
+        return 507, {"error": f"the dashboard could not store the archive: {exc.strerror or exc}"}
+    if archive.kind == Archive.Kind.CHECKPOINT and archive.job.kind in (Job.Kind.CLONE, Job.Kind.MIGRATE):
+        # written after the source handed the job on: the dashboard times it, as the phase "export"
+        transitions.record_phase(archive.job_id, {"name": "export", "host": host.name, "started": started.isoformat(),
+                                                  "seconds": round(time.monotonic() - t0, 3)})
+    return 200, {"archive": str(archive.id), "sha256": archive.sha256, "size": archive.size}
+
+
+def bearer(header):
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 @csrf_exempt
 @require_http_methods(["PUT"])
 def upload(request, archive_id):
-    host = _host(request)
-    if host is None:
-        return _error(401, "a valid host credential is required")
-    archive = Archive.objects.select_related("job", "writer").filter(pk=archive_id).first()
-    if archive is None or archive.writer_id != host.pk:
-        return _error(403 if archive else 404, "this host may not write that archive")
-    if archive.state != Archive.State.WRITING or archive.job is None or archive.job.is_terminal:
-        return _error(409, f"archive {archive.id} is {archive.state}; it can be written only once, by its job")
-    started, t0 = timezone.now(), time.monotonic()
-    try:
-        archive = store.receive(archive, _body_reader(request))
-    except ArchiveRejected as exc:
-        return _error(409, exc.message)
-    except OSError as exc:
-        return _error(507, f"the dashboard could not store the archive: {exc.strerror or exc}")
-    if archive.kind == Archive.Kind.CHECKPOINT and archive.job.kind in (Job.Kind.CLONE, Job.Kind.MIGRATE):
-        # written after the source handed the job on: the dashboard times it, as the phase "export"
-        transitions.record_phase(archive.job_id, {"name": "export", "host": host.name, "started": started.isoformat(),
-                                                  "seconds": round(time.monotonic() - t0, 3)})
-    return JsonResponse({"archive": str(archive.id), "sha256": archive.sha256, "size": archive.size})
+    reader = request.read if request.META.get("CONTENT_LENGTH") else request.environ["wsgi.input"].read
+    status, answer = accept_upload(bearer(request.headers.get("Authorization")), archive_id, reader)
+    return JsonResponse(answer, status=status)
 
 
 def _readable(request, job_id, archive_id):
@@ -79,7 +87,7 @@ def download(request, job_id, archive_id):
         return refusal
     if archive.state == Archive.State.FAILED:
         return _error(409, f"the archive could not be written on the source host: {archive.error}")
-    response = StreamingHttpResponse(store.follow(archive), content_type="application/octet-stream")
+    response = StreamingHttpResponse(streamed(request, store.follow(archive)), content_type="application/octet-stream")
     response["X-Cryo-Archive"] = str(archive.id)
     return response
 

@@ -40,7 +40,7 @@ def audit_export(request, fmt):
             details={"format": fmt, "filters": {k: str(v) for k, v in form.filters().items()}},
         )
     events = events.exclude(pk=exported.pk)
-    return exports.audit_csv(events) if fmt == "csv" else exports.audit_json(events)
+    return exports.audit_csv(request, events) if fmt == "csv" else exports.audit_json(request, events)
 
 
 def _filters_query(request):

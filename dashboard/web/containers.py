@@ -3,10 +3,10 @@ from datetime import timedelta
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from . import queries
+from . import charts, queries
 from .access import can_operate, get_container_for_viewer, viewer_required
 from .forms import CheckpointForm, CloneForm, MigrateForm, RestoreForm
-from .render import render_page
+from .render import render_page, wants_part
 
 PARTS = {
     "container-live": "containers/_live.html",
@@ -42,4 +42,7 @@ def page_context(request, container, *, checkpoint_form=None, restore_form=None)
 @viewer_required
 def container(request, pk):
     container = get_container_for_viewer(request, pk)
-    return render_page(request, "containers/page.html", page_context(request, container), parts=PARTS)
+    context = page_context(request, container)
+    if not wants_part(request, PARTS):  # the pictures are not part of the live refresh
+        context["pictures"] = charts.container_pictures(container)
+    return render_page(request, "containers/page.html", context, parts=PARTS)

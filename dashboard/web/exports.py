@@ -5,6 +5,8 @@ import json
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from .streaming import streamed
+
 COLUMNS = [
     "at", "actor_name", "action", "outcome", "host_name", "target_host_name", "container_name", "checkpoint_name",
     "job_id", "source", "request_id", "details",
@@ -61,17 +63,17 @@ def _json(queryset):
     yield "\n]\n"
 
 
-def _attachment(lines, content_type, extension):
-    response = StreamingHttpResponse(_batched(lines), content_type=content_type)
+def _attachment(request, lines, content_type, extension):
+    response = StreamingHttpResponse(streamed(request, _batched(lines)), content_type=content_type)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="cryo-audit-{stamp}.{extension}"'
     response["Cache-Control"] = "no-store"
     return response
 
 
-def audit_csv(queryset):
-    return _attachment(_csv(queryset), "text/csv; charset=utf-8", "csv")
+def audit_csv(request, queryset):
+    return _attachment(request, _csv(queryset), "text/csv; charset=utf-8", "csv")
 
 
-def audit_json(queryset):
-    return _attachment(_json(queryset), "application/json", "json")
+def audit_json(request, queryset):
+    return _attachment(request, _json(queryset), "application/json", "json")

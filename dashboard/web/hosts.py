@@ -6,10 +6,10 @@ from snapshots.errors import CryoError
 from snapshots.models import HostCredential, Job
 from snapshots.services import Origin, access
 
-from . import queries
+from . import charts, queries
 from .access import can_operate, get_host_for_operator, get_host_for_viewer, viewer_required
 from .paging import numbered_page
-from .render import job_requested, refused, render_page
+from .render import job_requested, refused, render_page, wants_part
 
 PARTS = {"containers-table": "hosts/_containers.html"}
 
@@ -30,7 +30,10 @@ def _context(request, host):
 @viewer_required
 def host(request, name):
     host = get_host_for_viewer(request, name)
-    return render_page(request, "hosts/page.html", _context(request, host), parts=PARTS)
+    context = _context(request, host)
+    if not wants_part(request, PARTS):
+        context["pictures"] = charts.host_pictures(host)
+    return render_page(request, "hosts/page.html", context, parts=PARTS)
 
 
 @require_POST

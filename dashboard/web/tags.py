@@ -2,6 +2,7 @@
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
+from django.urls import reverse
 from django.utils.html import format_html
 
 from snapshots.services import access
@@ -93,3 +94,16 @@ def name_rule(kind, part="pattern"):
 
     rule = {"checkpoint": names.CHECKPOINT, "container": names.CONTAINER, "host": names.HOST}[kind]
     return rule.pattern if part == "pattern" else rule.max_length
+
+
+@register.simple_tag
+def live_stream():
+    """The attributes that open a page's event stream (htmx SSE extension) on the element that carries them."""
+    return format_html('hx-ext="sse" sse-connect="{}"', reverse("events"))
+
+
+@register.simple_tag
+def live_trigger():
+    """When a live part refreshes: on a pushed event about it (cryo.js triggers cryo:changed); polling every second
+    only while no stream is open (cryo.js keeps `cryoLive` up to date); once when a stream (re)opens."""
+    return "cryo:changed, cryo:resync, every 1s [!cryoLive]"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import accounts, actions, audit, containers, host_admin, hosts, jobs, moves, overview, search
+from . import accounts, actions, audit, containers, host_admin, hosts, jobs, live, moves, overview, search, teams
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -26,8 +26,15 @@ urlpatterns = [
     path("jobs/", jobs.jobs, name="jobs"),
     path("jobs/<uuid:job_id>/", jobs.job, name="job"),
     path("jobs/<uuid:job_id>/row/", jobs.job_row, name="job-row"),
+    path("events/", live.job_events, name="events"),
     path("audit/", audit.audit, name="audit"),
     path("audit/export.csv", audit.audit_export, {"fmt": "csv"}, name="audit-export-csv"),
     path("audit/export.json", audit.audit_export, {"fmt": "json"}, name="audit-export-json"),
     path("search/", search.search, name="search"),
+    path("teams/", teams.teams, name="teams"),
+    path("teams/<int:pk>/", teams.team, name="team"),
+    path("teams/<int:pk>/webhooks/", teams.add_webhook, name="team-webhook-add"),
+    path("teams/<int:pk>/webhooks/<int:hook>/", teams.deliveries, name="team-webhook"),
+    path("teams/<int:pk>/webhooks/<int:hook>/delete/", teams.delete_webhook, name="team-webhook-delete"),
+    path("teams/<int:pk>/email/", teams.set_email, name="team-email"),
 ]

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .. import events
 from ..errors import Busy
 from ..models import Container, Job
 from ..services import audit
@@ -49,6 +50,11 @@ class Stale(Refused):
     """The step is over, taken by another agent process, or the job finished."""
 
     status = 409
+
+
+def _changed(job):
+    """Pages and notifications hear of the change once it is committed."""
+    transaction.on_commit(lambda: events.job_changed(job))
 
 
 def _lease():
@@ -101,6 +107,7 @@ def create(*, actor, kind, host, origin, container=None, checkpoint_name="", par
             target_host=target_host, details=audit_details or params or {},
         )
         outbox.send_on_commit(job)
+        _changed(job)
     return job
 
 
@@ -125,6 +132,7 @@ def claim(job_id, host, agent_id):
                 job.phase = "starting"
             order = kind_of(job).order(job, job.step)  # may prepare archives, noted in the job's params
             job.save(update_fields=["claimed_by", "state", "started_at", "lease_until", "phase", "params"])
+            _changed(job)
     if order is None:
         raise Stale(f"job {job.id} expired in the queue before it started; it will not run late")
     return job, order
@@ -151,6 +159,7 @@ def report_phase(job_id, host, agent_id, step, name, *, seconds=None):
         job.phases = phases
         job.lease_until = now + _lease()
         job.save(update_fields=["phases", "phase", "lease_until"])
+        _changed(job)
     return job
 
 
@@ -243,6 +252,7 @@ def _hand_off(job, outcome):
     job.save(update_fields=["params", "step", "step_host", "claimed_by", "lease_until", "phase", "sent_at",
                             "send_count", "expires_at"])
     outbox.send_on_commit(job)
+    _changed(job)
 
 
 def _finish(job, state, *, error="", result=None):
@@ -258,6 +268,7 @@ def _finish(job, state, *, error="", result=None):
                             "lease_until", "phases"])
     details = {"error": error} if error else _summary(job.result)
     audit.record_job_outcome(job, state, details)
+    _changed(job)
 
 
 def _summary(result):

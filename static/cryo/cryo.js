@@ -1,4 +1,4 @@
-// Cryo's few lines of browser code: the viewer's time zone, and notifications for htmx actions.
+// Cryo's few lines of browser code: the viewer's time zone, notifications for htmx actions, and live parts.
 (function () {
   "use strict";
 
@@ -36,6 +36,72 @@
     if (xhr.getResponseHeader("HX-Trigger")) { return; }  // the server sent its own notification
     notify("error", "The server answered " + xhr.status + " " + (xhr.statusText || "") + ". Reload the page and try again.");
   });
+  // Live parts: pushed job events while the page's event stream is open (htmx SSE extension on <main>), polling
+  // while it is not. A live part names its job (data-job, with the data-state and data-phase it shows) or its
+  // container (data-container); an event that changes what it shows triggers cryo:changed, and the part fetches
+  // itself again. The newest event of each job is kept, so a part swapped in just after its event still catches
+  // up. A stream the server refuses from the start (204 under WSGI, 401, 503) is given up: the page keeps polling.
+  window.cryoLive = false;
+  var latest = {};
+
+  function stale(part) {
+    var event = latest[part.dataset.job];
+    return event && (event.state !== part.dataset.state || event.phase !== part.dataset.phase);
+  }
+  function catchUp(root) {
+    if (!root.querySelectorAll) { return; }
+    var parts = Array.prototype.slice.call(root.querySelectorAll("[data-live][data-job]"));
+    if (root.matches && root.matches("[data-live][data-job]")) { parts.push(root); }
+    parts.forEach(function (part) { if (stale(part)) { htmx.trigger(part, "cryo:changed"); } });
+  }
+  function onJob(message) {
+    var event;
+    try { event = JSON.parse(message.data); } catch (e) { return; }
+    latest[event.job] = event;
+    document.querySelectorAll('[data-live][data-job="' + event.job + '"]').forEach(function (part) {
+      if (stale(part)) { htmx.trigger(part, "cryo:changed"); }
+    });
+    if (event.state === "queued" && event.container) {
+      document.querySelectorAll('[data-container="' + event.container + '"]').forEach(function (part) {
+        htmx.trigger(part, "cryo:changed");
+      });
+    }
+  }
+
+  // A stream the server ends on purpose (every half hour) comes back within seconds: poll only if it does not.
+  var pollSoon = null;
+  function pollUnlessBack() {
+    if (pollSoon === null) {
+      pollSoon = setTimeout(function () { window.cryoLive = false; pollSoon = null; }, 5000);
+    }
+  }
+
+  document.addEventListener("htmx:sseOpen", function (event) {
+    if (pollSoon !== null) { clearTimeout(pollSoon); pollSoon = null; }
+    var source = event.detail.source;
+    if (!source.cryoListening) {
+      source.addEventListener("job", onJob);
+      source.cryoListening = true;
+    }
+    event.detail.elt.cryoOpened = true;
+    window.cryoLive = true;
+    // Whatever changed before the stream opened (or while it was down) would be missed: catch up once.
+    document.querySelectorAll("[data-live]").forEach(function (part) { htmx.trigger(part, "cryo:resync"); });
+  });
+  document.addEventListener("htmx:sseError", function (event) {
+    var elt = event.detail.elt || event.target;
+    var source = event.detail.source;
+    if (elt && !elt.cryoOpened && source && source.readyState === EventSource.CLOSED) {
+      source.close();
+      elt.removeAttribute("sse-connect");
+      window.cryoLive = false;
+      return;
+    }
+    pollUnlessBack();
+  });
+  document.addEventListener("htmx:sseClose", function () { window.cryoLive = false; });
+  document.addEventListener("htmx:load", function (event) { catchUp(event.target); });
+
   document.addEventListener("htmx:sendError", function () {
     notify("error", "Cryo cannot be reached. Check your connection; the page will catch up once it is back.");
   });

@@ -143,22 +143,26 @@ class Broker(Process):
 
 
 class Dashboard(Process):
-    """The web app as production serves it (gunicorn), on a free loopback port, on the test database."""
+    """The web app as production serves it (gunicorn with uvicorn's worker class, dashboard.asgi; or the WSGI app),
+    on a free loopback port, on the test database."""
 
-    name = "dashboard"
-
-    def __init__(self):
-        super().__init__()
+    def __init__(self, *, workers=2, asgi=True, extra_env=None):
         self.port = free_port()
+        self.name = f"dashboard-{self.port}"
+        super().__init__()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers, self.asgi, self.extra_env = workers, asgi, extra_env or {}
 
     def command(self):
-        return [str(Path(sys.executable).parent / "gunicorn"), "dashboard.wsgi:application", "--bind",
-                f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "16", "--timeout", "300",
-                "--access-logfile", "-", "--error-logfile", "-"]
+        if self.asgi:
+            app = ["dashboard.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"]
+        else:
+            app = ["dashboard.wsgi:application", "--threads", "16"]
+        return [str(Path(sys.executable).parent / "gunicorn"), *app, "--bind", f"127.0.0.1:{self.port}",
+                "--workers", str(self.workers), "--timeout", "300", "--access-logfile", "-", "--error-logfile", "-"]
 
     def environment(self):
-        return dashboard_env(CRYO_PUBLIC_URL=self.url)
+        return dashboard_env(CRYO_PUBLIC_URL=self.url, **self.extra_env)
 
     def start(self):
         super().start()
@@ -168,13 +172,19 @@ class Dashboard(Process):
 
 
 class Control(Process):
+    """The control process (manage.py cryo control): reconciliation and the control queue's tasks."""
+
     name = "control"
+
+    def __init__(self, **extra_env):
+        super().__init__()
+        self.extra_env = extra_env
 
     def command(self):
         return [sys.executable, str(ROOT / "manage.py"), "cryo", "control"]
 
     def environment(self):
-        return dashboard_env()
+        return dashboard_env(**self.extra_env)
 
 
 class Agent(Process):

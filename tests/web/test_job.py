@@ -26,10 +26,11 @@ def test_it_shows_who_when_and_from_where(as_vic, fleet):
     assert "Queued" in content and "waiting for the agent of alpha" in content
 
 
-def test_a_running_job_shows_its_phase_and_polls_every_second(as_vic, fleet):
+def test_a_running_job_shows_its_phase_and_follows_its_events_or_polls_every_second(as_vic, fleet):
     job = running(fleet.checkpoint_job())
     content = as_vic.get(f"/jobs/{job.id}/").content.decode()
-    assert 'hx-trigger="every 1s"' in content and "checkpoint · running for" in content
+    assert 'hx-trigger="cryo:changed, cryo:resync, every 1s [!cryoLive]"' in content and f'data-job="{job.id}"' in content
+    assert 'sse-connect="/events/"' in content and "checkpoint · running for" in content
     assert "<em>in progress</em>" in content
 
 
@@ -44,7 +45,12 @@ def test_the_poll_gets_286_with_the_final_state_once_the_job_is_over(as_vic, fle
     response = as_vic.get(f"/jobs/{job.id}/", **htmx("job-live"))
     assert response.status_code == 286
     content = response.content.decode()
-    assert "Succeeded" in content and "every 1s" not in content
+    assert "Succeeded" in content and "every 1s" not in content and "cryo:changed" not in content
+
+
+def test_the_page_of_a_finished_job_opens_no_event_stream(as_vic, fleet):
+    job = finish(fleet.checkpoint_job())
+    assert "sse-connect" not in as_vic.get(f"/jobs/{job.id}/").content.decode()
 
 
 def test_a_failed_job_shows_its_error(as_vic, fleet):
