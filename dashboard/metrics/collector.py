@@ -11,7 +11,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from snapshots.models import Checkpoint, Host, Job
+from snapshots.models import Archive, Checkpoint, Host, Job
 
 JOB_SECONDS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
 WAIT_SECONDS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
@@ -140,12 +140,17 @@ class CryoCollector:
         rows = (
             Checkpoint.objects.order_by().filter(status=Checkpoint.Status.PRESENT)
             .values("container__host__name")
-            .annotate(n=Count("pk"), size=Sum("size_bytes"), archive=Sum("archive_size"))
+            .annotate(n=Count("pk"), size=Sum("size_bytes"))
             .order_by("container__host__name")
         )
         for row in rows:
             host = row["container__host__name"]
             count.add_metric([host], row["n"])
             size.add_metric([host], row["size"] or 0)
-            archived.add_metric([host], row["archive"] or 0)
+        stored = (
+            Archive.objects.order_by().filter(kind=Archive.Kind.CHECKPOINT, state=Archive.State.COMPLETE, keep=True)
+            .values("writer__name").annotate(size=Sum("size")).order_by("writer__name")
+        )
+        for row in stored:
+            archived.add_metric([row["writer__name"]], row["size"] or 0)
         yield from (count, size, archived)

@@ -6,17 +6,18 @@ from unittest import mock
 
 import pytest
 
-from snapshots import events, lifecycle, services
+from snapshots import control, events, services
 from snapshots.models import Job
 
-from .fakes import FakeContext, online_host, running_container
+from ..harness import jobs
+from .fakes import online_host, running_container
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
 def no_broker():
-    with mock.patch("snapshots.services.dispatch.send"):
+    with mock.patch("snapshots.jobs.outbox.publish"):
         yield
 
 
@@ -48,8 +49,11 @@ def received(pubsub, wait=1.0):
 def test_a_checkpoint_job_is_published_when_requested_at_each_phase_and_when_it_ends(listener, people, origin):
     host = people.grant(online_host("h1"))
     container = running_container(host)
-    job = services.request_checkpoint(people.otto, "h1", "web", name="c1", origin=origin)
-    lifecycle.execute(str(job.id), "run", FakeContext(host.pk, "h1"))
+    job = services.checkpoint(people.otto, container, name="c1", origin=origin)
+    jobs.claim(job)
+    jobs.phase(job, "checkpoint")
+    jobs.phase(job, "checkpoint", seconds=0.4)
+    jobs.succeed(job, {"size_bytes": 1})
 
     seen = [e for e in received(listener) if e["job"] == str(job.id)]
     assert seen[0] == {"job": str(job.id), "state": "queued", "phase": "", "kind": "checkpoint", "host": "h1",
@@ -59,27 +63,32 @@ def test_a_checkpoint_job_is_published_when_requested_at_each_phase_and_when_it_
     assert [e["state"] for e in seen].count("succeeded") == 1
 
 
-def test_a_job_failed_by_the_reconciler_is_published_as_failed(listener, people, origin):
-    host = people.grant(online_host("h1"))
-    running_container(host)
-    job = services.request_checkpoint(people.otto, "h1", "web", name="c1", origin=origin)
-    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, claimed_by="gone-worker")
+def test_a_job_resolved_by_the_control_process_is_published_as_failed(listener, people, origin):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    host = people.grant(online_host("h1", last_seen=timezone.now() - timedelta(minutes=5)))
+    container = running_container(host)
+    Job.objects.create(kind="checkpoint", host=host, step_host=host, container=container, state="running",
+                             claimed_by="gone:1:x", lease_until=timezone.now() - timedelta(seconds=1))
     received(listener, 0.3)
-    assert lifecycle.fail_running(job, "its worker is gone", claimed_by="gone-worker")
+    assert control.lapse_leases(timezone.now()) == 1
     assert [e["state"] for e in received(listener)] == ["failed"]
 
 
 def test_an_unreachable_redis_neither_fails_nor_holds_up_a_job(settings, fresh_client, people, origin):
     settings.CRYO_EVENTS_URL = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
-    host = people.grant(online_host("h1"))
-    running_container(host)
+    container = running_container(people.grant(online_host("h1")))
     t0 = time.monotonic()
-    job = services.request_checkpoint(people.otto, "h1", "web", name="c1", origin=origin)
-    lifecycle.execute(str(job.id), "run", FakeContext(host.pk, "h1"))
+    job = services.checkpoint(people.otto, container, name="c1", origin=origin)
+    jobs.claim(job)
+    jobs.phase(job, "checkpoint")
+    jobs.succeed(job, {"size_bytes": 1})
     elapsed = time.monotonic() - t0
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED
-    # Four publishes (queued, two phases, succeeded) at most PUBLISH_TIMEOUT each, with no retries.
+    # Four publishes (queued, running, a phase, succeeded) at most PUBLISH_TIMEOUT each, with no retries.
     assert elapsed < 4 * events.PUBLISH_TIMEOUT + 2, elapsed
 
 

@@ -217,7 +217,7 @@ def test_a_failed_job_is_mailed_to_the_teams_members_and_a_succeeded_one_is_not(
     message = mail.outbox[0]
     assert message.to == ["otto@example.test"]
     assert message.subject == f"[Cryo] Failed: {job.describe()}"
-    assert "expired: the job waited too long" in message.body and str(job.id) in message.body
+    assert "expired: no agent of host alpha took the job" in message.body and str(job.id) in message.body
     assert EmailNotice.objects.get().state == "delivered"
 
 
