@@ -1,9 +1,9 @@
 from .api_token import ApiToken
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditEvent
 from .checkpoint import Checkpoint
 from .container import Container
 from .enrollment import EnrollmentToken
 from .host import Host
 from .job import Job
 
-__all__ = ["ApiToken", "AuditEvent", "Checkpoint", "Container", "EnrollmentToken", "Host", "Job"]
+__all__ = ["ApiToken", "AuditChainHead", "AuditEvent", "Checkpoint", "Container", "EnrollmentToken", "Host", "Job"]
