@@ -5,6 +5,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import envbool, envint, envlist, envstr
+from .proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("CRYO_VAR_DIR", str(BASE_DIR / "var")))
@@ -20,6 +21,8 @@ if not SECRET_KEY:
         )
 ALLOWED_HOSTS = envlist("CRYO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = envlist("CRYO_CSRF_TRUSTED_ORIGINS", [])
+# Proxies whose X-Forwarded-For (and X-Request-ID) Cryo believes: addresses or networks (dashboard/proxies.py).
+CRYO_TRUSTED_PROXIES = parse_networks("CRYO_TRUSTED_PROXIES", envlist("CRYO_TRUSTED_PROXIES", []))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -151,6 +154,15 @@ if CRYO_STORE_BACKEND == "storages.backends.s3.S3Storage":
     if not CRYO_STORE_OPTIONS["bucket_name"]:
         raise ImproperlyConfigured("CRYO_STORE_BACKEND is S3 but CRYO_S3_BUCKET is not set")
 STORAGES["checkpoints"] = {"BACKEND": CRYO_STORE_BACKEND, "OPTIONS": CRYO_STORE_OPTIONS}
+
+# Audit: every row may also go, as one JSON line, to a file or syslog; fail-closed refuses an action whose row
+# cannot be streamed (snapshots/audit_stream.py).
+CRYO_AUDIT_STREAM = envstr("CRYO_AUDIT_STREAM", "")
+CRYO_AUDIT_FAIL_CLOSED = envbool("CRYO_AUDIT_FAIL_CLOSED", False)
+if CRYO_AUDIT_STREAM:
+    from snapshots.audit_stream import parse_target
+
+    parse_target(CRYO_AUDIT_STREAM)  # a bad value stops the process at start
 
 LOGGING = {
     "version": 1,

@@ -76,3 +76,7 @@ class CheckpointNotFound(EngineError):
 
 class ArchiveRejected(CryoError):
     """A checkpoint archive failed verification; nothing was extracted from it."""
+
+
+class AuditUnavailable(CryoError):
+    """The audit row of an action cannot be written (or streamed, when that is required): the action is refused."""
