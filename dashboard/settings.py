@@ -25,7 +25,7 @@ CSRF_TRUSTED_ORIGINS = envlist("CRYO_CSRF_TRUSTED_ORIGINS", [])
 CRYO_TRUSTED_PROXIES = parse_networks("CRYO_TRUSTED_PROXIES", envlist("CRYO_TRUSTED_PROXIES", []))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.admin_config.CryoAdminConfig",  # django.contrib.admin, with every change audited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

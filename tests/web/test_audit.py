@@ -31,6 +31,9 @@ def test_it_lists_who_did_what_newest_first(as_vic, fleet):
     ("actor=ada&outcome=succeeded", 1), ("", 4),
 ])
 def test_it_filters_by_actor_action_host_container_and_outcome(as_vic, fleet, query, count):
+    accounts = AuditEvent.objects.count()  # the personas' accounts and teams, made by the fixtures
+    if not query:
+        count += accounts
     event()
     event(actor="otto", action="restore")
     event(action="restore", host="beta", container="cache-1", outcome="failed")
@@ -43,7 +46,7 @@ def test_the_date_range_includes_both_days_in_the_viewers_time_zone(as_vic, flee
     event(at=tokyo, checkpoint_name="late-in-tokyo")
     as_vic.cookies["tz"] = "Asia/Tokyo"
     assert len(as_vic.get("/audit/?since=2026-03-10&until=2026-03-10").context["page"].rows) == 1
-    assert len(as_vic.get("/audit/?since=2026-03-11").context["page"].rows) == 0
+    assert len(as_vic.get("/audit/?since=2026-03-11&action=checkpoint").context["page"].rows) == 0
     as_vic.cookies["tz"] = "UTC"
     assert len(as_vic.get("/audit/?since=2026-03-10&until=2026-03-10").context["page"].rows) == 1
     assert len(as_vic.get("/audit/?until=2026-03-09").context["page"].rows) == 0
@@ -69,7 +72,7 @@ def test_the_csv_export_streams_the_filtered_events(as_vic, fleet):
 def test_the_json_export_is_one_valid_array(as_vic, fleet):
     for i in range(5):
         event(checkpoint_name=f"j-{i}")
-    response = as_vic.get("/audit/export.json")
+    response = as_vic.get("/audit/export.json?action=checkpoint")
     data = json.loads(b"".join(response.streaming_content))
     assert [e["checkpoint_name"] for e in data] == [f"j-{i}" for i in reversed(range(5))]
 
