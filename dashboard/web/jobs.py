@@ -4,7 +4,6 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from snapshots.models import Host
-from snapshots.reconcile import reconcile_job
 
 from . import queries
 from .access import get_job_for_viewer, viewer_required
@@ -28,10 +27,9 @@ def jobs(request):
 @require_GET
 @viewer_required
 def job(request, job_id):
-    """The job page; its live part polls every second while the job runs and gets 286 once it is over."""
+    """The job page; its live part polls every second while the job runs and gets 286 once it is over.
+    Reading never writes: a job whose worker vanished is failed by reconciliation, not by whoever looks at it."""
     job = get_job_for_viewer(request, job_id)
-    if not job.is_terminal and reconcile_job(job):  # its worker may be gone: say so instead of "running"
-        job = get_job_for_viewer(request, job_id)
     if request.htmx and request.htmx.target == "job-live" and job.is_terminal:
         return _finished(request, job, "jobs/_live.html")
     return render_page(request, "jobs/detail.html", {"job": job}, parts={"job-live": "jobs/_live.html"})
@@ -42,8 +40,6 @@ def job(request, job_id):
 def job_row(request, job_id):
     """One row of a job table, polled while the job runs; the last answer (286) tells the page it finished."""
     job = get_job_for_viewer(request, job_id)
-    if not job.is_terminal and reconcile_job(job):
-        job = get_job_for_viewer(request, job_id)
     if not job.is_terminal:
         return render(request, "jobs/_row.html", {"job": job})
     return _finished(request, job, "jobs/_row.html")
