@@ -1,4 +1,5 @@
 """Cryo's one settings module. Every value comes from the environment (see README: Configuration)."""
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -33,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "snapshots",
     "dashboard",
 ]
@@ -44,11 +48,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.RequestIdMiddleware",
+    "dashboard.sign_in.SessionLimitsMiddleware",
+    "dashboard.sign_in.SecondFactorMiddleware",
     "dashboard.middleware.ViewerTimezoneMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -99,6 +107,65 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("CRYO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Sign-in (dashboard/sign_in.py). Sessions end after CRYO_SESSION_IDLE_TIMEOUT seconds without a request made by
+# the person (pages' own polling does not count), and CRYO_SESSION_MAX_AGE seconds after sign-in in any case.
+CRYO_SESSION_IDLE_TIMEOUT = envint("CRYO_SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
+CRYO_SESSION_MAX_AGE = envint("CRYO_SESSION_MAX_AGE", 12 * 3600, minimum=CRYO_SESSION_IDLE_TIMEOUT)
+SESSION_COOKIE_AGE = CRYO_SESSION_MAX_AGE
+# A second factor (TOTP, django-otp) is optional per person; with this setting every local account must have one.
+CRYO_REQUIRE_SECOND_FACTOR = envbool("CRYO_REQUIRE_SECOND_FACTOR", False)
+OTP_TOTP_ISSUER = envstr("CRYO_OTP_ISSUER", "Cryo")
+OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next one is checked
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out; must come first
+    "django.contrib.auth.backends.ModelBackend",
+    "dashboard.sso.CryoOIDCBackend",
+]
+# Throttling and lockout of sign-ins, on the site and the admin (one sign-in page): after CRYO_LOGIN_FAILURE_LIMIT
+# failures for one user name, or from one address, further sign-ins are refused for CRYO_LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = envint("CRYO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("CRYO_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [
+    [part for part in item.split("+")] if "+" in item else item
+    for item in envlist("CRYO_LOGIN_LOCKOUT_BY", ["username", "ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # the audit trail is the record of sign-ins
+AXES_CLIENT_IP_CALLABLE = "dashboard.proxies.client_address"
+AXES_LOCKOUT_CALLABLE = "dashboard.web.accounts.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc; dashboard/sso.py), on when CRYO_OIDC_CLIENT_ID is set.
+# Local accounts stay. The groups claim names the person's teams (Django groups); CRYO_OIDC_ADMIN_GROUP in it makes
+# them a Cryo admin (member of the cryo-admins group).
+CRYO_OIDC_ENABLED = bool(envstr("CRYO_OIDC_CLIENT_ID", ""))
+CRYO_OIDC_ISSUER = envstr("CRYO_OIDC_ISSUER", "")
+OIDC_RP_CLIENT_ID = envstr("CRYO_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = envstr("CRYO_OIDC_CLIENT_SECRET", "", secret=True)
+OIDC_OP_AUTHORIZATION_ENDPOINT = envstr("CRYO_OIDC_AUTHORIZATION_URL", "")
+OIDC_OP_TOKEN_ENDPOINT = envstr("CRYO_OIDC_TOKEN_URL", "")
+OIDC_OP_USER_ENDPOINT = envstr("CRYO_OIDC_USERINFO_URL", "")
+OIDC_OP_JWKS_ENDPOINT = envstr("CRYO_OIDC_JWKS_URL", "")
+OIDC_RP_SIGN_ALGO = envstr("CRYO_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = envstr("CRYO_OIDC_SCOPES", "openid email profile")
+CRYO_OIDC_USERNAME_CLAIM = envstr("CRYO_OIDC_USERNAME_CLAIM", "preferred_username")
+CRYO_OIDC_GROUPS_CLAIM = envstr("CRYO_OIDC_GROUPS_CLAIM", "groups")
+CRYO_OIDC_ADMIN_GROUP = envstr("CRYO_OIDC_ADMIN_GROUP", "cryo-admins")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
+LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+if CRYO_OIDC_ENABLED:
+    missing = [name for name, value in {
+        "CRYO_OIDC_ISSUER": CRYO_OIDC_ISSUER, "CRYO_OIDC_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+        "CRYO_OIDC_AUTHORIZATION_URL": OIDC_OP_AUTHORIZATION_ENDPOINT, "CRYO_OIDC_TOKEN_URL": OIDC_OP_TOKEN_ENDPOINT,
+        "CRYO_OIDC_USERINFO_URL": OIDC_OP_USER_ENDPOINT, "CRYO_OIDC_JWKS_URL": OIDC_OP_JWKS_ENDPOINT,
+    }.items() if not value]
+    if missing:
+        raise ImproperlyConfigured(f"CRYO_OIDC_CLIENT_ID is set, so single sign-on needs {', '.join(missing)} too")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -170,5 +237,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("CRYO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -58,10 +58,14 @@ def signed_out(sender, request, user, **kwargs):
 
 def sign_in_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username") or credentials.get(get_user_model().USERNAME_FIELD) or "")
+    # A backend that knows more (single sign-on: which account, why refused) leaves it on the request.
+    failure_name, failure_reason = getattr(request, "cryo_sign_in_failure", None) or ("", "")
+    username = username or failure_name
     if getattr(request, "axes_locked_out", False):
         outcome, reason = "denied", "too many failed sign-ins: locked out for now"
     else:
-        outcome, reason = "failed", credentials.get("cryo_reason") or "wrong user name or password"
+        outcome = "failed"
+        reason = credentials.get("cryo_reason") or failure_reason or "wrong user name or password"
     _record("auth.login", outcome, {"reason": reason, "user": username}, label=username or "anonymous",
             origin=_origin(request))
 

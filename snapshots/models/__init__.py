@@ -4,6 +4,10 @@ from .checkpoint import Checkpoint
 from .container import Container
 from .enrollment import EnrollmentToken
 from .host import Host
+from .identity import ExternalIdentity
 from .job import Job
 
-__all__ = ["ApiToken", "AuditChainHead", "AuditEvent", "Checkpoint", "Container", "EnrollmentToken", "Host", "Job"]
+__all__ = [
+    "ApiToken", "AuditChainHead", "AuditEvent", "Checkpoint", "Container", "EnrollmentToken", "ExternalIdentity",
+    "Host", "Job",
+]
