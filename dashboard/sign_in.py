@@ -28,13 +28,17 @@ def signed_in_with_sso(request):
 
 def start(request):
     now = int(time.time())
-    request.session[SEEN] = request.session[STARTED] = request.session[CHECKED] = now
+    request.session[SEEN] = request.session[STARTED] = now
 
 
 def on_sign_in(sender, request, user, **kwargs):
-    """A session that signs in starts its idle and age clocks now."""
+    """A session that signs in starts its idle and age clocks now; one that signed in without the second factor
+    its account has is checked (and ended) at its next request."""
     if request is not None and hasattr(request, "session"):
         start(request)
+        proven = getattr(user, "otp_device", None) is not None
+        unchecked = not proven and user_has_device(user, confirmed=True)
+        request.session[CHECKED] = 0 if unchecked else int(time.time())
 
 
 def _to_sign_in(request, text):

@@ -93,7 +93,8 @@ def sign_in_code(request):
             pending = request.session.pop(PENDING)
             user.otp_device = device  # django-otp marks the session verified as it signs in
             request.cryo_second_factor = "totp"
-            auth_login(request, user, backend=pending["backend"])
+            user.backend = pending["backend"]
+            auth_login(request, user)
             return redirect(pending["next"])
         user_login_failed.send(sender=__name__, request=request,
                                credentials={**credentials, "cryo_reason": "wrong authenticator code"})
