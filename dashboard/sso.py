@@ -55,9 +55,9 @@ class CryoOIDCBackend(OIDCAuthenticationBackend):
             return None
 
     def get_payload_data(self, token, key):
-        header = jwt.get_unverified_header(token)
-        if header.get("alg") != self.OIDC_RP_SIGN_ALGO:
-            raise SuspiciousOperation(f"the ID token is signed with {header.get('alg')!r}, not {self.OIDC_RP_SIGN_ALGO}")
+        alg = jwt.get_unverified_header(token).get("alg")
+        if alg != self.OIDC_RP_SIGN_ALGO:
+            raise SuspiciousOperation(f"the ID token is signed with {alg!r}, not {self.OIDC_RP_SIGN_ALGO}")
         try:
             return jwt.decode(
                 token, key, algorithms=[self.OIDC_RP_SIGN_ALGO], audience=self.OIDC_RP_CLIENT_ID,
