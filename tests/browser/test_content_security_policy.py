@@ -4,7 +4,10 @@ violation reported. A script the policy forbids is reported, which shows the wat
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
+
+from snapshots.models import Job
 
 from ..web.conftest import make_checkpoint, make_container, make_host
 from .conftest import sign_in
@@ -58,6 +61,14 @@ def test_pages_and_htmx_actions_work_under_the_policy(watched, people):
         with page.expect_response(lambda r: "/audit/" in r.url and r.request.headers.get("hx-request") == "true"):
             page.get_by_label("Actor").press("Enter")
         expect(page.locator("tr.audit-row").first).to_contain_text("otto")
+        with page.expect_download() as download:
+            page.get_by_role("button", name="CSV").click()  # a POST form, with its CSRF token
+        assert "otto" in open(download.value.path(), encoding="utf-8").read()
+
+        job = Job.objects.get(checkpoint_name="csp-1")
+        Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, started_at=timezone.now())
+        with page.expect_request(lambda r: r.headers.get("x-cryo-poll") == "1" and str(job.id) in r.url):
+            page.goto(f"/jobs/{job.id}/")  # its live part polls, marked as polling (hx-headers, no eval)
 
         page.goto("/account/")
         page.get_by_role("button", name="Set up two-factor sign-in").click()
