@@ -1,10 +1,13 @@
 """Cryo's one settings module. Every value comes from the environment (see README: Configuration)."""
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import envbool, envint, envlist, envstr
+from .proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("CRYO_VAR_DIR", str(BASE_DIR / "var")))
@@ -32,9 +35,11 @@ if not SECRET_KEY:
         )
 ALLOWED_HOSTS = envlist("CRYO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = envlist("CRYO_CSRF_TRUSTED_ORIGINS", [])
+# Proxies whose X-Forwarded-For (and X-Request-ID) Cryo believes: addresses or networks (dashboard/proxies.py).
+CRYO_TRUSTED_PROXIES = parse_networks("CRYO_TRUSTED_PROXIES", envlist("CRYO_TRUSTED_PROXIES", []))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.admin_config.CryoAdminConfig",  # django.contrib.admin, with every change audited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,6 +47,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "snapshots",
     "notifications",
     "dashboard",
@@ -49,16 +58,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.RequestIdMiddleware",
+    "dashboard.sign_in.SessionLimitsMiddleware",
+    "dashboard.sign_in.SecondFactorMiddleware",
     "dashboard.middleware.ViewerTimezoneMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -110,6 +124,95 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("CRYO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# HTTPS (README: Production). Behind a TLS-terminating proxy, CRYO_PROXY_SSL_HEADER names the header the proxy
+# always sets (X-Forwarded-Proto): Django then knows a request came over HTTPS; never set it without such a proxy.
+SECURE_SSL_REDIRECT = envbool("CRYO_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = envint("CRYO_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("CRYO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("CRYO_HSTS_PRELOAD", False)
+_ssl_header = envstr("CRYO_PROXY_SSL_HEADER", "")
+if _ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _ssl_header.upper().replace("-", "_"), "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from Cryo's own static files, no inline code and
+# no eval; htmx is configured in base.html to need neither.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Sign-in (dashboard/sign_in.py). Sessions end after CRYO_SESSION_IDLE_TIMEOUT seconds without a request made by
+# the person (pages' own polling does not count), and CRYO_SESSION_MAX_AGE seconds after sign-in in any case.
+CRYO_SESSION_IDLE_TIMEOUT = envint("CRYO_SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
+CRYO_SESSION_MAX_AGE = envint("CRYO_SESSION_MAX_AGE", 12 * 3600, minimum=CRYO_SESSION_IDLE_TIMEOUT)
+SESSION_COOKIE_AGE = CRYO_SESSION_MAX_AGE
+# A second factor (TOTP, django-otp) is optional per person; with this setting every local account must have one.
+CRYO_REQUIRE_SECOND_FACTOR = envbool("CRYO_REQUIRE_SECOND_FACTOR", False)
+OTP_TOTP_ISSUER = envstr("CRYO_OTP_ISSUER", "Cryo")
+OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next one is checked
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out; must come first
+    "django.contrib.auth.backends.ModelBackend",
+    "dashboard.sso.CryoOIDCBackend",
+]
+# Throttling and lockout of sign-ins, on the site and the admin (one sign-in page): after CRYO_LOGIN_FAILURE_LIMIT
+# failures for one user name, or from one address, further sign-ins are refused for CRYO_LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = envint("CRYO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("CRYO_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [
+    [part for part in item.split("+")] if "+" in item else item
+    for item in envlist("CRYO_LOGIN_LOCKOUT_BY", ["username", "ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # the audit trail is the record of sign-ins
+AXES_CLIENT_IP_CALLABLE = "dashboard.proxies.client_address"
+AXES_LOCKOUT_CALLABLE = "dashboard.web.accounts.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc; dashboard/sso.py), on when CRYO_OIDC_CLIENT_ID is set.
+# Local accounts stay. The groups claim names the person's teams (Django groups); CRYO_OIDC_ADMIN_GROUP in it makes
+# them a Cryo admin (member of the cryo-admins group).
+CRYO_OIDC_ENABLED = bool(envstr("CRYO_OIDC_CLIENT_ID", ""))
+CRYO_OIDC_ISSUER = envstr("CRYO_OIDC_ISSUER", "")
+OIDC_RP_CLIENT_ID = envstr("CRYO_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = envstr("CRYO_OIDC_CLIENT_SECRET", "", secret=True)
+OIDC_OP_AUTHORIZATION_ENDPOINT = envstr("CRYO_OIDC_AUTHORIZATION_URL", "")
+OIDC_OP_TOKEN_ENDPOINT = envstr("CRYO_OIDC_TOKEN_URL", "")
+OIDC_OP_USER_ENDPOINT = envstr("CRYO_OIDC_USERINFO_URL", "")
+OIDC_OP_JWKS_ENDPOINT = envstr("CRYO_OIDC_JWKS_URL", "")
+OIDC_RP_SIGN_ALGO = envstr("CRYO_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = envstr("CRYO_OIDC_SCOPES", "openid email profile")
+CRYO_OIDC_USERNAME_CLAIM = envstr("CRYO_OIDC_USERNAME_CLAIM", "preferred_username")
+CRYO_OIDC_GROUPS_CLAIM = envstr("CRYO_OIDC_GROUPS_CLAIM", "groups")
+CRYO_OIDC_ADMIN_GROUP = envstr("CRYO_OIDC_ADMIN_GROUP", "cryo-admins")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
+LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+if CRYO_OIDC_ENABLED:
+    missing = [name for name, value in {
+        "CRYO_OIDC_ISSUER": CRYO_OIDC_ISSUER, "CRYO_OIDC_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+        "CRYO_OIDC_AUTHORIZATION_URL": OIDC_OP_AUTHORIZATION_ENDPOINT, "CRYO_OIDC_TOKEN_URL": OIDC_OP_TOKEN_ENDPOINT,
+        "CRYO_OIDC_USERINFO_URL": OIDC_OP_USER_ENDPOINT, "CRYO_OIDC_JWKS_URL": OIDC_OP_JWKS_ENDPOINT,
+    }.items() if not value]
+    if missing:
+        raise ImproperlyConfigured(f"CRYO_OIDC_CLIENT_ID is set, so single sign-on needs {', '.join(missing)} too")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -217,11 +320,20 @@ CRYO_EVENTS_KEEPALIVE = envint("CRYO_EVENTS_KEEPALIVE", 20, minimum=1)
 # Streams one web process keeps open at most; past that, pages poll (a signed-in person cannot exhaust Redis).
 CRYO_EVENTS_MAX_STREAMS = envint("CRYO_EVENTS_MAX_STREAMS", 500, minimum=0)
 
+# Audit: every row may also go, as one JSON line, to a file or syslog; fail-closed refuses an action whose row
+# cannot be streamed (snapshots/audit_stream.py).
+CRYO_AUDIT_STREAM = envstr("CRYO_AUDIT_STREAM", "")
+CRYO_AUDIT_FAIL_CLOSED = envbool("CRYO_AUDIT_FAIL_CLOSED", False)
+if CRYO_AUDIT_STREAM:
+    from snapshots.audit_stream import parse_target
+
+    parse_target(CRYO_AUDIT_STREAM)  # a bad value stops the process at start
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": CRYO_LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", people_api.urls),
     path("agent/v1/", include("dashboard.agentapi.urls")),
     path("metrics", metrics, name="metrics"),
+    path("", include("dashboard.web.account_urls")),
     path("", include("dashboard.web.urls")),
 ]
 

@@ -19,10 +19,10 @@ step "Redis"
 bash deploy/services.sh redis
 step "Python environment"
 bash deploy/python-env.sh
-if [[ -f deploy/browser.sh ]]; then
-    step "Chromium for the browser tests"
-    bash deploy/browser.sh
-fi
+step "Chromium for the browser tests"
+bash deploy/browser.sh
+step "OpenID Connect provider for the single sign-on tests"
+bash deploy/oidc-provider.sh
 
 run_suite() {
     local label=$1; shift

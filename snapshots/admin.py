@@ -2,6 +2,7 @@
 changes to grants are audited like every other action."""
 from django.contrib import admin
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import AuditEvent, Checkpoint, Container, Host, Job
 from .services import Origin, audit
@@ -71,3 +72,23 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "actor_name", "action", "outcome", "host_name", "container_name", "checkpoint_name")
     list_filter = ("outcome", "action")
     search_fields = ("actor_name", "container_name", "host_name")
+
+
+# django-otp's own admin shows each person's secret as a QR code: an admin could copy someone's second factor.
+# Here an admin sees who has one and can only remove it (a lost phone); the person sets up a new one themselves.
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    search_fields = ("user__username",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -78,9 +78,13 @@ class ArchiveRejected(CryoError):
     """A checkpoint archive failed verification; nothing was extracted from it."""
 
 
+class AuditUnavailable(CryoError):
+    """The audit row of an action cannot be written (or streamed, when that is required): the action is refused."""
+
+
 def http_status(exc):
     """The one mapping from what went wrong to an HTTP status (API, worker API and pages alike)."""
-    for kind, status in ((AccessDenied, 403), (Busy, 409), (InvalidRequest, 400)):
+    for kind, status in ((AccessDenied, 403), (Busy, 409), (InvalidRequest, 400), (AuditUnavailable, 503)):
         if isinstance(exc, kind):
             return status
     return 400

@@ -63,7 +63,8 @@ def _cryo_error(request, exc):
 
 
 def origin(request):
-    return Origin(source=f"agent:{request.META.get('REMOTE_ADDR', '')}", request_id=getattr(request, "request_id", ""))
+    address = getattr(request, "client_address", None) or request.META.get("REMOTE_ADDR", "")
+    return Origin(source=f"agent:{address}", request_id=getattr(request, "request_id", ""))
 
 
 def _audit_denied(request, reason):

@@ -34,7 +34,8 @@ def origin(request):
     local = getattr(request, "cryo_local_origin", None)
     if local is not None:
         return local
-    return Origin(source=f"api:{request.META.get('REMOTE_ADDR', '')}", request_id=getattr(request, "request_id", ""))
+    address = getattr(request, "client_address", None) or request.META.get("REMOTE_ADDR", "")
+    return Origin(source=f"api:{address}", request_id=getattr(request, "request_id", ""))
 
 
 @api.exception_handler(AuthenticationError)

@@ -1,7 +1,8 @@
 """Access helpers for views. Every view starts with one of these, so who may see or do what reads in one place.
 
 Reading is open to every signed-in person; acting is decided by snapshots.services.access (the same rules the
-CLI obeys). A refusal here is audited as "denied" before the 403, exactly like a refusal in the service layer.
+CLI obeys). A refused action (a POST) is audited as "denied" before the 403, exactly like a refusal in the
+service layer; a page that only offers an action is refused without a row, since GET requests never write.
 """
 from functools import wraps
 
@@ -49,6 +50,13 @@ def require_operate(request, host, action, **where):
         access.require_operate(request.user, action, Origin.web(request), host, **where)
     except AccessDenied as exc:
         raise PermissionDenied(exc.message) from None
+
+
+def offer_only_to_operators(request, host):
+    """A page that only offers an action (a confirmation) is refused to those who may not take it, but not
+    audited: a GET is not an attempt, and a GET never writes."""
+    if not access.can_operate(request.user, host):
+        raise PermissionDenied(f"{request.user.get_username()} may not act on host {host.name}")
 
 
 def get_container_for_operator(request, pk, action, checkpoint_name=""):

@@ -7,7 +7,7 @@ from snapshots.errors import Busy, InvalidRequest
 from snapshots.models import Job
 from snapshots.services import Origin, resolve
 
-from .access import get_container_for_operator, viewer_required
+from .access import get_container_for_operator, get_container_for_viewer, offer_only_to_operators, viewer_required
 from .containers import page_context
 from .forms import CheckpointForm, RestoreForm
 from .render import job_requested, refused, render_page
@@ -61,12 +61,15 @@ def restore(request, pk):
 @require_http_methods(["GET", "POST"])
 @viewer_required
 def delete_checkpoint(request, pk, name):
-    """GET asks for confirmation, naming the checkpoint; POST requests the deletion."""
-    container = get_container_for_operator(request, pk, Job.Kind.DELETE_CHECKPOINT, name)
-    context = {**page_context(request, container), "checkpoint_name": name, "error": ""}
+    """GET asks for confirmation, naming the checkpoint (only of those who may delete it); POST requests it."""
     part = "containers/_delete_confirm.html"
     if request.method == "GET":
+        container = get_container_for_viewer(request, pk)
+        offer_only_to_operators(request, container.host)
+        context = {**page_context(request, container), "checkpoint_name": name, "error": ""}
         return render_page(request, "containers/delete.html", context, parts={"container-dialog": part})
+    container = get_container_for_operator(request, pk, Job.Kind.DELETE_CHECKPOINT, name)
+    context = {**page_context(request, container), "checkpoint_name": name, "error": ""}
     try:
         job = services.delete_checkpoint(request.user, resolve.checkpoint(container, name),
                                          origin=Origin.web(request))

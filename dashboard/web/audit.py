@@ -1,5 +1,5 @@
 from django.db import transaction
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from snapshots.models import AuditEvent, Job
 from snapshots.services import Origin
@@ -14,25 +14,27 @@ from .render import render_page
 KNOWN_ACTIONS = [kind for kind, _label in Job.Kind.choices]
 
 
-def _events(request):
-    form = AuditFilterForm(request.GET)
+def _events(data):
+    form = AuditFilterForm(data)
     return form, AuditEvent.objects.filter(**form.filters())
 
 
 @require_GET
 @viewer_required
 def audit(request):
-    form, events = _events(request)
+    form, events = _events(request.GET)
     page = keyset_page(events, time_field="at", before=request.GET.get("before", ""),
                        after=request.GET.get("after", ""))
-    context = {"form": form, "page": page, "known_actions": KNOWN_ACTIONS, "export_query": _filters_query(request)}
+    export_filters = [(name, value) for name, value in request.GET.items() if name in form.fields and value]
+    context = {"form": form, "page": page, "known_actions": KNOWN_ACTIONS, "export_filters": export_filters}
     return render_page(request, "audit/list.html", context, parts={"audit-table": "audit/_table.html"})
 
 
-@require_GET
+@require_POST
 @viewer_required
 def audit_export(request, fmt):
-    form, events = _events(request)
+    """A POST (a GET never writes, and an export writes its own audit row); the filters come as form fields."""
+    form, events = _events(request.POST)
     events = events.order_by("-at", "-id")
     with transaction.atomic():
         exported = audit_trail.record(
@@ -41,10 +43,3 @@ def audit_export(request, fmt):
         )
     events = events.exclude(pk=exported.pk)
     return exports.audit_csv(request, events) if fmt == "csv" else exports.audit_json(request, events)
-
-
-def _filters_query(request):
-    query = request.GET.copy()
-    for key in ("before", "after"):
-        query.pop(key, None)
-    return query.urlencode()

@@ -27,7 +27,8 @@ def jobs(request):
 @require_GET
 @viewer_required
 def job(request, job_id):
-    """The job page; its live part polls every second while the job runs and gets 286 once it is over."""
+    """The job page; its live part polls every second while the job runs and gets 286 once it is over.
+    Reading never writes: a job whose worker vanished is failed by reconciliation, not by whoever looks at it."""
     job = get_job_for_viewer(request, job_id)
     if request.htmx and request.htmx.target == "job-live" and job.is_terminal:
         return _finished(request, job, "jobs/_live.html")

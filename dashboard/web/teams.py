@@ -17,8 +17,13 @@ DELIVERY_LOG = 50
 
 
 def _team_for_manager(request, pk, action):
-    """The team, if the person may manage its notifications; else 403, audited as denied."""
+    """The team, if the person may manage its notifications; else 403 (audited as denied for a POST: a GET never
+    writes, so a look at a page one may not see is simply refused)."""
     team = get_object_or_404(Group, pk=pk)
+    if request.method == "GET":
+        if not services.can_manage(request.user, team):
+            raise PermissionDenied(f"only the operators of team {team.name} and admins may see its notifications")
+        return team
     try:
         services.require_manage(request.user, team, action, Origin.web(request))
     except AccessDenied as exc:

@@ -1,11 +1,14 @@
 from .api_token import ApiToken
 from .archive import Archive
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditEvent
 from .checkpoint import Checkpoint
 from .container import Container
 from .credentials import HostCredential, JoinToken
 from .host import Host
+from .identity import ExternalIdentity
 from .job import Job
 
-__all__ = ["ApiToken", "Archive", "AuditEvent", "Checkpoint", "Container", "Host", "HostCredential", "Job",
-           "JoinToken"]
+__all__ = [
+    "ApiToken", "Archive", "AuditChainHead", "AuditEvent", "Checkpoint", "Container", "ExternalIdentity", "Host",
+    "HostCredential", "Job", "JoinToken",
+]

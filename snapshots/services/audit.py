@@ -9,7 +9,13 @@ def actor_name(user):
 
 def record(*, actor, action, outcome, origin=None, host=None, container_name="", checkpoint_name="", job=None,
            target_host=None, details=None, actor_label=None):
-    """Append one audit row. Call it inside the transaction of the change it records."""
+    """Append one audit row. Call it inside the transaction of the change it records: the row is a link of the
+    audit hash chain, and a row that cannot be written (or streamed, when that is required) rolls the change back.
+    Text longer than its column is cut, not refused, so an over-long name still leaves its row."""
+    details = dict(details or {})
+    proxy_request_id = getattr(origin, "proxy_request_id", "") if origin else ""
+    if proxy_request_id:
+        details.setdefault("proxy_request_id", proxy_request_id)
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         actor_name=actor_label or actor_name(actor),
@@ -22,7 +28,7 @@ def record(*, actor, action, outcome, origin=None, host=None, container_name="",
         job_id=getattr(job, "id", None),
         source=getattr(origin, "source", "") if origin else "",
         request_id=getattr(origin, "request_id", "") if origin else "",
-        details=details or {},
+        details=details,
     )
 
 

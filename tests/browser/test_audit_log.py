@@ -37,7 +37,7 @@ def test_the_audit_log_shows_both_operations_with_the_actor_and_exports_csv(page
     screenshot(page, "audit")
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="CSV").click()
+        page.get_by_role("button", name="CSV").click()
     download = download_info.value
     assert download.suggested_filename.startswith("cryo-audit-") and download.suggested_filename.endswith(".csv")
     with open(download.path(), newline="", encoding="utf-8") as fh:

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/", "/hosts/alpha/", "/jobs/", "/audit/", "/audit/export.csv", "/search/?q=web", "/password/"]
+PAGES = ["/", "/hosts/alpha/", "/jobs/", "/audit/", "/search/?q=web", "/password/"]
 
 
 def test_the_sign_in_page_has_a_sign_in_button(client):
@@ -26,6 +26,11 @@ def test_a_wrong_password_is_refused_with_a_message(client, people):
 @pytest.mark.parametrize("url", PAGES)
 def test_every_page_sends_strangers_to_sign_in(client, fleet, url):
     response = client.get(url)
+    assert response.status_code == 302 and response.url.startswith(reverse("login") + "?next=")
+
+
+def test_a_stranger_cannot_export_the_audit_log(client, fleet):
+    response = client.post("/audit/export.csv")
     assert response.status_code == 302 and response.url.startswith(reverse("login") + "?next=")
 
 

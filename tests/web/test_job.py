@@ -97,16 +97,20 @@ def test_without_javascript_a_running_job_page_refreshes_itself(as_vic, fleet):
 
 
 def test_reading_a_job_never_changes_it_and_the_control_process_says_why_its_agent_is_gone(as_vic, fleet):
+    """GET requests never write: the job is resolved by the control process, not by whoever looks at it."""
     from snapshots import control
-    from snapshots.models import Host
+    from snapshots.models import AuditEvent, Host
 
     job = fleet.checkpoint_job()
     Job.objects.filter(pk=job.pk).update(state="running", started_at=timezone.now(), claimed_by="gone:1:x",
                                          lease_until=timezone.now() - timedelta(seconds=1))
     Host.objects.filter(pk=fleet.alpha.pk).update(last_seen=timezone.now() - timedelta(minutes=5))
-    assert as_vic.get(f"/jobs/{job.id}/", **htmx("job-live")).status_code == 200
+    audit_rows = AuditEvent.objects.count()
+    response = as_vic.get(f"/jobs/{job.id}/", **htmx("job-live"))
+    assert response.status_code == 200 and "The agent of host alpha is offline" in response.content.decode()
+    assert as_vic.get(f"/jobs/{job.id}/row/").status_code == 200
     job.refresh_from_db()
-    assert job.state == "running", "a page that shows a job does not reconcile it"
+    assert job.state == "running" and AuditEvent.objects.count() == audit_rows, "a page does not reconcile"
     control.tick()
     response = as_vic.get(f"/jobs/{job.id}/", **htmx("job-live"))
     assert response.status_code == 286

@@ -45,6 +45,6 @@ def test_an_unknown_checkpoint_is_refused_inline(as_otto, fleet):
 
 def test_a_viewer_gets_403_when_posting_a_restore(as_vic, fleet):
     assert as_vic.post(url(fleet.db), {"checkpoint": "db-1-frozen"}).status_code == 403
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.get(action="restore")
     assert (event.action, event.outcome, event.checkpoint_name) == ("restore", "denied", "db-1-frozen")
     assert not Job.objects.exists()

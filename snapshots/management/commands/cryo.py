@@ -16,7 +16,6 @@ from ...cli.transport import CliError, LocalTransport
 from ...errors import CryoError
 from ...services import Origin
 
-LOCAL_ONLY = ("bootstrap", "control", "api-token", "worker", "enrollment-token")
 
 
 class Command(BaseCommand):
@@ -33,6 +32,9 @@ class Command(BaseCommand):
         boot.add_argument("--host", default="local", help="the local host's name")
         sub.add_parser("control", help="run the control process: reconciliation, resends, expiries (Celery beat and "
                                        "the cryo.control queue)")
+        audit = sub.add_parser("audit", help="check the audit trail: `audit verify` walks its hash chain and reports "
+                                             "the first row edited, deleted or inserted (exit 1)")
+        audit.add_argument("audit_action", choices=["verify"], metavar="verify")
         token = sub.add_parser("api-token", help="create a personal API token for the acting user (printed once)")
         token.add_argument("--name", default="automation", help="what the token is for")
         for gone in ("worker", "enrollment-token"):  # retired: any arguments, then one line on what to do instead
@@ -51,6 +53,8 @@ class Command(BaseCommand):
             return self.control()
         if command == "bootstrap":
             return self.bootstrap(**options)
+        if command == "audit":
+            return self.verify_audit()
         actor = self.actor(as_user)
         if command == "api-token":
             return self.api_token(actor, options["name"])
@@ -61,6 +65,14 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         if status:
             sys.exit(status)
+
+    def verify_audit(self):
+        from ...audit_chain import verify_chain
+
+        report = verify_chain()
+        if not report.ok:
+            raise CommandError(report.describe(), returncode=1)
+        self.stdout.write(report.describe())
 
     def actor(self, username):
         User = get_user_model()
