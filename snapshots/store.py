@@ -51,10 +51,9 @@ def new_upload(job, kind, *, checkpoint=None, image_id="", keep=True):
     """The row of an archive the job's source host is allowed to write, once."""
     writer = job.host
     archive = Archive(kind=kind, job=job, writer=writer, checkpoint=checkpoint, image_id=image_id or "", keep=keep)
-    if kind == Archive.Kind.IMAGE:
-        archive.name = f"images/{archive.id}.tar.zst"
-    else:
-        archive.name = f"checkpoints/{writer.name}/{archive.id}.tar.zst"
+    folder = {Archive.Kind.IMAGE: "images", Archive.Kind.ROOTFS: "files"}.get(kind, "checkpoints")
+    archive.name = f"{folder}/{archive.id}.tar.zst" if kind == Archive.Kind.IMAGE else \
+        f"{folder}/{writer.name}/{archive.id}.tar.zst"
     archive.save()
     return archive
 

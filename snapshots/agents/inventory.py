@@ -38,11 +38,24 @@ def clean_container(item):
     image_id = item.get("image_id") if names.IMAGE_ID.is_valid(item.get("image_id")) else ""
     return engine_id, {
         "name": name, "image": str(item.get("image") or "")[:255], "image_id": image_id,
+        "facts": clean_facts(item.get("facts")),
         "command": str(item.get("command") or "")[:4000], "state": state,
         "labels": {str(k)[:255]: str(v)[:4096] for k, v in list(labels.items())[:200]},
         "tty": bool(item.get("tty")), "created": _created(item.get("created")),
         "config": clean_config(config) if config else {},
     }
+
+
+def clean_facts(facts):
+    facts = facts if isinstance(facts, dict) else {}
+    out = {}
+    if isinstance(facts.get("rw_bytes"), int) and not isinstance(facts.get("rw_bytes"), bool):
+        out["rw_bytes"] = max(0, facts["rw_bytes"])
+    if isinstance(facts.get("rw_problem"), str):
+        out["rw_problem"] = facts["rw_problem"][:500]
+    if isinstance(facts.get("outside_peers"), list):
+        out["outside_peers"] = [str(p)[:120] for p in facts["outside_peers"][:20]]
+    return out
 
 
 def apply_full(host, report):

@@ -244,7 +244,7 @@ class Agent:
         return self.client.post("/inventory", {"agent_id": self.agent_id, **report}, timeout=120)
 
     def send_container(self, engine, engine_id):
-        item = inventory.one(engine, engine_id)
+        item = inventory.one(engine, engine_id, self.engine_root(engine))
         payload = {"agent_id": self.agent_id, "gone": item is None, "container": item}
         self.client.post(f"/containers/{engine_id}", payload)
 

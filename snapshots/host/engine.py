@@ -86,6 +86,12 @@ class Engine:
     def inspect(self, container_id):
         return self._call(self.api.inspect_container, container_id, context=f"container {container_id}")
 
+    def pause(self, container_id):
+        return self._call(self.api.pause, container_id, context=f"pause {container_id}")
+
+    def unpause(self, container_id):
+        return self._call(self.api.unpause, container_id, context=f"unpause {container_id}")
+
     def stop(self, container_id, timeout=10):
         return self._call(self.api.stop, container_id, timeout=timeout, context=f"container {container_id}")
 
@@ -93,7 +99,8 @@ class Engine:
         return self._call(self.api.remove_container, container_id, force=force, context=f"container {container_id}")
 
     def create_container(self, *, image, command, name, config):
-        host_config = self.api.create_host_config(network_mode=config.get("network_mode") or "none")
+        host_config = self.api.create_host_config(network_mode=config.get("network_mode") or "none",
+                                                  tmpfs=config.get("tmpfs") or None)
         return self._call(
             self.api.create_container,
             image=image,

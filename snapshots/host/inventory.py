@@ -1,8 +1,12 @@
 """What the engine holds, as plain data for the worker API: containers, images and the checkpoints on disk."""
 from datetime import datetime, timezone
 
+import logging
+
 from ..errors import ContainerNotFound
-from . import paths
+from . import connections, paths, rootfs
+
+log = logging.getLogger(__name__)
 
 
 def _created(value):
@@ -11,8 +15,9 @@ def _created(value):
     return value if isinstance(value, str) else None
 
 
-def from_inspect(info):
-    """One container as the dashboard stores it (what a clone or a migration needs to recreate it, too)."""
+def from_inspect(info, engine_root=None):
+    """One container as the dashboard stores it: what a clone or a migration needs to recreate it, and what the
+    pre-flight needs to say what would not travel (mounts, connections to peers outside, its own files)."""
     config = info.get("Config") or {}
     host_config = info.get("HostConfig") or {}
     cmd = config.get("Cmd") or []
@@ -35,8 +40,30 @@ def from_inspect(info):
             "user": config.get("User") or "",
             "tty": bool(config.get("Tty")),
             "network_mode": host_config.get("NetworkMode") or "none",
+            "tmpfs": host_config.get("Tmpfs") or {},
+            "mounts": [{"type": m.get("Type", ""), "name": m.get("Name", ""), "destination": m.get("Destination", "")}
+                       for m in info.get("Mounts") or []],
         },
+        "facts": facts(info, engine_root) if engine_root else {},
     }
+
+
+def facts(info, engine_root):
+    """What only the host can see: the size of the container's own files, and its connections leaving it."""
+    found = {}
+    try:
+        found["rw_bytes"] = rootfs.size(rootfs.upper_dir(info, engine_root))
+    except rootfs.NotTransferable as exc:
+        found["rw_problem"] = str(exc)
+    pid = (info.get("State") or {}).get("Pid") or 0
+    if pid:
+        network = ((info.get("HostConfig") or {}).get("NetworkMode") or "")
+        try:
+            peers = connections.outside_peers(pid, shared_network=network == "host" or network.startswith("container:"))
+            found["outside_peers"] = [str(c) for c in peers][:20]
+        except OSError:
+            pass
+    return found
 
 
 def listing(engine, engine_root):
@@ -44,7 +71,7 @@ def listing(engine, engine_root):
     containers, checkpoints = [], {}
     for summary in engine.containers():
         try:
-            item = from_inspect(engine.inspect(summary["Id"]))
+            item = from_inspect(engine.inspect(summary["Id"]), engine_root)
         except ContainerNotFound:
             continue  # removed between the list and the inspect
         containers.append(item)
@@ -54,9 +81,9 @@ def listing(engine, engine_root):
     return {"containers": containers, "images": images, "checkpoints": checkpoints}
 
 
-def one(engine, engine_id):
+def one(engine, engine_id, engine_root=None):
     """One container after an engine event: its fields, or None when it is gone."""
     try:
-        return from_inspect(engine.inspect(engine_id))
+        return from_inspect(engine.inspect(engine_id), engine_root)
     except ContainerNotFound:
         return None

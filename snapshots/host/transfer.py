@@ -11,10 +11,15 @@ import zstandard
 
 from .. import names
 from ..errors import ArchiveRejected, CryoError, EngineError
-from . import archive, paths
+from . import archive, paths, rootfs
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
+# How far the container's files may unpack beyond their archive: the archive's size is known only once it is
+# complete, and zstd compresses file data a few times at most; a decompression bomb stops at the limit.
+FILES_RATIO = 50
+FILES_LIMIT_FLOOR = 1 << 30
+FILES_LIMIT = 64 << 30
 
 
 class ResponseReader:
@@ -40,6 +45,43 @@ def upload_image(ctx, upload_id, image_ref, image_id):
 def upload_checkpoint(ctx, upload_id, container_id, checkpoint_name):
     source = paths.checkpoint_dir(ctx.engine_root, container_id, checkpoint_name)
     return ctx.client.upload(upload_id, archive.stream(lambda out: archive.pack(source, out)))
+
+
+def upload_files(ctx, upload_id, info):
+    """The container's own files (its writable layer), taken while it is stopped, or paused for the time it takes."""
+    upper = rootfs.upper_dir(info, ctx.engine_root)
+    running = bool((info.get("State") or {}).get("Running")) and not (info.get("State") or {}).get("Paused")
+    if running:
+        ctx.engine.pause(info["Id"])
+    try:
+        return ctx.client.upload(upload_id, archive.stream(lambda out: rootfs.pack(upper, out)))
+    finally:
+        if running:
+            ctx.engine.unpause(info["Id"])
+
+
+def copy_files(engine, engine_root, source_info, target_id):
+    """The same host: a new container gets the source's own files (the source paused for the copy)."""
+    upper_from = rootfs.upper_dir(source_info, engine_root)
+    upper_to = rootfs.upper_dir(engine.inspect(target_id), engine_root)
+    running = bool((source_info.get("State") or {}).get("Running")) and not source_info["State"].get("Paused")
+    if running:
+        engine.pause(source_info["Id"])
+    try:
+        return rootfs.copy(upper_from, upper_to)
+    finally:
+        if running:
+            engine.unpause(source_info["Id"])
+
+
+def receive_files(ctx, archive_id, container_id):
+    """Apply the source's files to the new container's layer before its restore, verified like any archive."""
+    upper = rootfs.upper_dir(ctx.engine.inspect(container_id), ctx.engine_root)
+    recorded = ctx.client.digest(ctx.job_id, archive_id)
+    with ctx.client.download(ctx.job_id, archive_id) as response:
+        return rootfs.unpack(ResponseReader(response), upper, expected_sha256=lambda: _digest(ctx, archive_id),
+                             max_bytes=FILES_LIMIT if recorded.get("size") is None else
+                             max(FILES_LIMIT_FLOOR, recorded["size"] * FILES_RATIO))
 
 
 # -- target side ---------------------------------------------------------------------------------

@@ -164,21 +164,27 @@ class CopyKind(JobKind):
         return bool(job.target_host_id and job.target_host_id != job.host_id)
 
     def prepare_uploads(self, job):
-        """Archive rows the source will write (created once, when the source claims its step)."""
+        """Archive rows the source will write (created once, when the source claims its step): the container's own
+        files (always: they are taken now), the checkpoint (unless the store holds it), the image (once per id)."""
         from .. import store
 
         p = job.params
-        if not self.elsewhere(job) or "checkpoint_archive" in p:
+        if not self.elsewhere(job) or "rootfs_archive" in p:
             return
         checkpoint = Checkpoint.objects.live().filter(container=job.container, name=job.checkpoint_name).first()
-        p["checkpoint_archive"] = str(store.new_upload(job, Archive.Kind.CHECKPOINT, checkpoint=checkpoint,
-                                                       keep=self.keep_archive).pk)
+        stored = store.stored_checkpoint(checkpoint) if checkpoint and self.keep_archive else None
+        if stored is not None:
+            p["checkpoint_archive"] = str(stored.pk)
+        else:
+            p["checkpoint_upload"] = p["checkpoint_archive"] = str(store.new_upload(
+                job, Archive.Kind.CHECKPOINT, checkpoint=checkpoint, keep=self.keep_archive).pk)
+        p["rootfs_upload"] = p["rootfs_archive"] = str(store.new_upload(job, Archive.Kind.ROOTFS, keep=False).pk)
         # The image goes into the store once per image id (the target may have lost it since its last inventory);
         # the target loads it only if it lacks it.
         image_id = job.container.image_id
-        stored = store.stored_image(image_id)
-        if stored is not None:
-            p["image_archive"] = str(stored.pk)
+        image = store.stored_image(image_id)
+        if image is not None:
+            p["image_archive"] = str(image.pk)
         else:
             p["image_upload"] = p["image_archive"] = str(store.new_upload(job, Archive.Kind.IMAGE,
                                                                           image_id=image_id).pk)
@@ -187,17 +193,18 @@ class CopyKind(JobKind):
         self.prepare_uploads(job)
         p = job.params
         return {"elsewhere": self.elsewhere(job), "name": p.get("name") or "",
-                "checkpoint_upload": p.get("checkpoint_archive") if self.elsewhere(job) else None,
+                "checkpoint_upload": p.get("checkpoint_upload"), "rootfs_upload": p.get("rootfs_upload"),
                 "image_upload": p.get("image_upload")}
 
     def import_params(self, job):
         p = job.params
-        job.params["reads"] = [a for a in (p.get("checkpoint_archive"), p.get("image_archive")) if a]
+        job.params["reads"] = [a for a in (p.get("checkpoint_archive"), p.get("image_archive"),
+                                           p.get("rootfs_archive")) if a]
         return {
             "name": p.get("name") or "", "derive": "clone" if self.kind == Job.Kind.CLONE else "migrated",
             "source_config": p.get("source_config") or {}, "image": p.get("image") or "",
             "image_id": p.get("image_id") or "", "image_archive": p.get("image_archive"),
-            "checkpoint_archive": p.get("checkpoint_archive"),
+            "checkpoint_archive": p.get("checkpoint_archive"), "rootfs_archive": p.get("rootfs_archive"),
         }
 
     def handoff_params(self, job, result):
@@ -230,6 +237,8 @@ def clean_config(config):
         return [v[:4096] for v in value[:limit] if isinstance(v, str)] if isinstance(value, list) else None
 
     labels = config.get("labels") if isinstance(config.get("labels"), dict) else {}
+    tmpfs = config.get("tmpfs") if isinstance(config.get("tmpfs"), dict) else {}
+    mounts = config.get("mounts") if isinstance(config.get("mounts"), list) else []
     return {
         "cmd": strings(config.get("cmd")),
         "entrypoint": strings(config.get("entrypoint")),
@@ -239,27 +248,17 @@ def clean_config(config):
         "user": str(config.get("user") or "")[:255],
         "tty": bool(config.get("tty")),
         "network_mode": network,
+        # tmpfs mounts are recreated (CRIU carries their contents); other mounts are only described, for the
+        # pre-flight: their contents never travel
+        "tmpfs": {str(k)[:4096]: str(v)[:255] for k, v in list(tmpfs.items())[:50]
+                  if isinstance(k, str) and k.startswith("/") and ".." not in k.split("/")},
+        "mounts": [{key: str(m.get(key) or "")[:4096] for key in ("type", "name", "destination")}
+                   for m in mounts[:50] if isinstance(m, dict)],
     }
 
 
 class CloneKind(CopyKind):
     kind = Job.Kind.CLONE
-
-    def first_step(self, job):
-        """Straight to the target when the checkpoint and its container's configuration are already known."""
-        from .. import store
-
-        if not self.elsewhere(job) or not job.container.config:
-            return "run"
-        checkpoint = Checkpoint.objects.live().filter(container=job.container, name=job.checkpoint_name).first()
-        stored = store.stored_checkpoint(checkpoint) if checkpoint else None
-        image = store.stored_image(job.container.image_id)
-        if stored is None or (image is None and not job.target_host.has_image(image_id=job.container.image_id)):
-            return "run"
-        job.params.update(checkpoint_archive=str(stored.pk), image_archive=str(image.pk) if image else None,
-                          source_config=clean_config(job.container.config), image=job.container.image,
-                          image_id=job.container.image_id)
-        return "import"
 
     def step_params(self, job, step):
         return self.import_params(job) if step == "import" else self.source_params(job)
@@ -293,7 +292,6 @@ class MigrateKind(CopyKind):
             Archive.objects.filter(pk=job.params.get("checkpoint_archive")).update(checkpoint=checkpoint)
             return Next("import", self.handoff_params(job, result))
         if step == "import":
-            self.discard_transit(job)
             summary = {**self.summary(job, result), "downtime_seconds": downtime(job.phases)}
             if job.params.get("keep_source"):
                 return Done({**summary, "source_removed": False})
@@ -329,11 +327,6 @@ class MigrateKind(CopyKind):
         if step == "cleanup":
             return Failed(f"the container runs on {job.target_host.name}; {reason} before it removed the source")
         return super().lost(job, step, reason)
-
-    def discard_transit(self, job):
-        from .. import store
-
-        store.discard(Archive.objects.filter(pk=job.params.get("checkpoint_archive"), keep=False))
 
     def stopped_hint(self, job):
         return (f"the source container is stopped at checkpoint {job.checkpoint_name}: restore it with "

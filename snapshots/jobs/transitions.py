@@ -269,6 +269,15 @@ def _finish(job, state, *, error="", result=None):
     details = {"error": error} if error else _summary(job.result)
     audit.record_job_outcome(job, state, details)
     _changed(job)
+    transaction.on_commit(lambda: _discard_transit(job.pk))
+
+
+def _discard_transit(job_id):
+    """A finished job's transit archives (a migration's checkpoint, a move's files) leave the store."""
+    from .. import store
+    from ..models import Archive
+
+    store.discard(Archive.objects.filter(job_id=job_id, keep=False).exclude(state=Archive.State.DELETED))
 
 
 def _summary(result):

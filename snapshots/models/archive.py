@@ -14,6 +14,7 @@ class Archive(models.Model):
     class Kind(models.TextChoices):
         CHECKPOINT = "checkpoint", "Checkpoint"
         IMAGE = "image", "Image"
+        ROOTFS = "rootfs", "Container's own files"
 
     class State(models.TextChoices):
         WRITING = "writing", "Being written"

@@ -19,6 +19,8 @@ class Container(models.Model):
     state = models.CharField(max_length=32, blank=True, db_index=True)
     labels = models.JSONField(default=dict, blank=True)
     config = models.JSONField(default=dict, blank=True, help_text="What a clone needs: env, cmd, user, ...")
+    facts = models.JSONField(default=dict, blank=True,
+                             help_text="What its host sees: its own files' size, connections to peers outside")
     tty = models.BooleanField(default=False)
     created = models.DateTimeField(null=True, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)

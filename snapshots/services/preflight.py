@@ -25,6 +25,7 @@ def migration_preflight(container, target, *, checkpoint_name=None):
     checks.append(Check("target ready", ERROR if refusal else OK, refusal or f"{target.name} is online and ready"))
     if target.pk == source.pk:
         checks.append(Check("image", OK, f"{container.image} is on {source.name}"))
+        checks.append(_files_check(container))
         return checks
     source_refusal = source.refusal()
     checks.append(Check("source ready", ERROR if source_refusal else OK,
@@ -43,7 +44,44 @@ def migration_preflight(container, target, *, checkpoint_name=None):
         checks.append(Check("tty", OK, "no TTY"))
     checks.append(_cpu_check(source, target))
     checks.append(_space_check(container, target, checkpoint_name))
+    checks.append(_files_check(container))
+    checks.append(_connections_check(container))
     return checks
+
+
+def _mib(n):
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def _files_check(container):
+    """Its own files travel (the writable layer); mounted volumes and bind mounts do not."""
+    facts, config = container.facts or {}, container.config or {}
+    fixed = [m for m in config.get("mounts") or [] if m.get("type") in ("volume", "bind")]
+    if fixed:
+        what = "; ".join(f"{'the named volume ' + m['name'] if m['type'] == 'volume' else 'a bind mount'} at "
+                         f"{m['destination']}" for m in fixed[:5])
+        return Check("files", ERROR, f"{container.name} has {what}: their contents do not travel with a checkpoint, "
+                                     "so the new container would not find them. Move the data into the container's "
+                                     "own files or copy the volume yourself, then recreate the container without it")
+    if facts.get("rw_problem"):
+        return Check("files", ERROR, facts["rw_problem"])
+    if "rw_bytes" not in facts:
+        return Check("files", WARNING, "the size of the container's own files is not known yet (its host reports it "
+                                       "with the next inventory); they travel with it")
+    tmpfs = list((config.get("tmpfs") or {}).keys())
+    extra = f"; its tmpfs at {', '.join(tmpfs[:3])} is recreated and CRIU carries its contents" if tmpfs else ""
+    return Check("files", OK, f"the container's own files ({_mib(facts['rw_bytes'])} in its writable layer) travel "
+                              f"with it{extra}")
+
+
+def _connections_check(container):
+    peers = (container.facts or {}).get("outside_peers") or []
+    if peers:
+        return Check("connections", ERROR,
+                     f"{container.name} has TCP connections to peers outside it ({', '.join(peers[:3])}"
+                     f"{' …' if len(peers) > 3 else ''}); they cannot be carried to another host: close them (or "
+                     "stop the clients) first")
+    return Check("connections", OK, "no connection to a peer outside the container")
 
 
 def _cpu_check(source, target):

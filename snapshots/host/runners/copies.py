@@ -1,9 +1,12 @@
 """Clone (a checkpoint restored as a new container, here or on another host) and migrate (a running container moved
 to another host). Steps, and the host that runs each (the dashboard sends each step to its host):
 
-  clone    run     source: same host: create + copy + restore; other host: image and archive into the store
-           import  target: image, create, transfer (verified), restore
-  migrate  run     source: image into the store (before the freeze), checkpoint with exit, hand on, archive
+  clone    run     source: same host: create + copy (checkpoint and the container's own files) + restore;
+                   other host: image, the container's files (paused meanwhile) and the archive into the store
+           import  target: image, create, transfer (files into the new container's layer, checkpoint; verified),
+                   restore
+  migrate  run     source: image into the store (before the freeze), checkpoint with exit, hand on, then the
+                   container's own files and the checkpoint archive into the store
            import  target: as for a clone
            rollback source: restore the source from its checkpoint after a failed import
            cleanup source: remove the source once the target runs it
@@ -11,7 +14,7 @@ to another host). Steps, and the host that runs each (the dashboard sends each s
 import shutil
 
 from ...errors import ContainerNotRunning, CryoError
-from .. import inventory, paths, transfer
+from .. import criu_calls, inventory, paths, transfer
 from .base import HANDED_OFF, Runner, StepFailed
 from .simple import running
 
@@ -42,10 +45,12 @@ def import_and_restore(ctx, *, derive):
                 name = transfer.derived_name(ctx.container_name(), derive)
             new_id = transfer.create_like(engine, p.get("source_config") or {}, image, name)
         with ctx.phase("transfer"):
+            if p.get("rootfs_archive"):
+                transfer.receive_files(ctx, p["rootfs_archive"], new_id)
             transfer.receive_checkpoint(ctx, p["checkpoint_archive"], staged / "checkpoint")
             transfer.place_checkpoint(ctx.engine_root, new_id, checkpoint_name, staged / "checkpoint")
         with ctx.phase("restore"):
-            engine.start(new_id, checkpoint=checkpoint_name)
+            criu_calls.restore(engine, ctx.engine_root, new_id, checkpoint_name)
     except BaseException:
         if new_id:
             transfer.remove_quietly(engine, new_id)
@@ -67,8 +72,10 @@ class CloneRunner(Runner):
         container_id, checkpoint_name = ctx.container_id(), ctx.checkpoint_name()
         info = ctx.engine.inspect(container_id)
         _upload_image(ctx, info)
-        ctx.hand_off(_source_facts(ctx, info))  # the target starts while the archive is being written
-        transfer.upload_checkpoint(ctx, ctx.param("checkpoint_upload"), container_id, checkpoint_name)
+        ctx.hand_off(_source_facts(ctx, info))  # the target starts while the archives are being written
+        transfer.upload_files(ctx, ctx.param("rootfs_upload"), info)
+        if ctx.param("checkpoint_upload"):  # else the store already holds this checkpoint
+            transfer.upload_checkpoint(ctx, ctx.param("checkpoint_upload"), container_id, checkpoint_name)
         return HANDED_OFF
 
     def clone_here(self, ctx):
@@ -80,9 +87,10 @@ class CloneRunner(Runner):
             with ctx.phase("import"):
                 new_id = transfer.create_like(engine, inventory.from_inspect(info)["config"], info["Config"]["Image"],
                                               name)
+                transfer.copy_files(engine, ctx.engine_root, info, new_id)
                 transfer.copy_local_checkpoint(ctx.engine_root, container_id, new_id, checkpoint_name)
             with ctx.phase("restore"):
-                engine.start(new_id, checkpoint=checkpoint_name)
+                criu_calls.restore(engine, ctx.engine_root, new_id, checkpoint_name)
         except BaseException:
             if new_id:
                 transfer.remove_quietly(engine, new_id)
@@ -104,12 +112,14 @@ class MigrateRunner(Runner):
             raise ContainerNotRunning(f"container {ctx.container_name()} is not running; nothing to migrate")
         _upload_image(ctx, info)
         with ctx.phase("checkpoint"):
-            engine.checkpoint_create(container_id, checkpoint_name, exit=True)
+            criu_calls.checkpoint(engine, ctx.engine_root, container_id, checkpoint_name, exit=True)
         size = paths.directory_size(paths.checkpoint_dir(ctx.engine_root, container_id, checkpoint_name))
         try:
             ctx.hand_off({**_source_facts(ctx, info), "size_bytes": size})
         except CryoError as exc:  # the job cannot go on: the service must not stay down
             self.restore_source(ctx, f"the dashboard did not take the hand-off ({exc})")
+        # The container is stopped: its files are as the checkpoint left them. The target reads both as they come.
+        transfer.upload_files(ctx, ctx.param("rootfs_upload"), engine.inspect(container_id))
         transfer.upload_checkpoint(ctx, ctx.param("checkpoint_upload"), container_id, checkpoint_name)
         return HANDED_OFF
 
@@ -126,7 +136,7 @@ class MigrateRunner(Runner):
 
     def step_rollback(self, ctx):
         with ctx.phase("rollback"):
-            ctx.engine.start(ctx.container_id(), checkpoint=ctx.checkpoint_name())
+            criu_calls.restore(ctx.engine, ctx.engine_root, ctx.container_id(), ctx.checkpoint_name())
         return {}
 
     def step_cleanup(self, ctx):

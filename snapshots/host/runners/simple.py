@@ -1,6 +1,6 @@
 """The one-step kinds: checkpoint, restore, delete a checkpoint, sync the inventory, export to the store."""
 from ...errors import CheckpointExists, CheckpointNotFound, ContainerRunning, ContainerNotRunning
-from .. import archive, paths
+from .. import archive, criu_calls, paths
 from .base import Runner, StepFailed
 
 
@@ -24,7 +24,7 @@ class CheckpointRunner(Runner):
             raise CheckpointExists(f"container {ctx.container_name()} already has a checkpoint named {name!r} on "
                                    "the engine; choose another name")
         with ctx.phase("checkpoint") as timed:
-            engine.checkpoint_create(container_id, name, exit=not leave_running)
+            criu_calls.checkpoint(engine, ctx.engine_root, container_id, name, exit=not leave_running)
         size = paths.directory_size(paths.checkpoint_dir(ctx.engine_root, container_id, name))
         return {"checkpoint_seconds": timed.seconds, "size_bytes": size}
 
@@ -42,7 +42,7 @@ class RestoreRunner(Runner):
             raise StepFailed(f"checkpoint {name!r} no longer exists on the engine for container "
                              f"{ctx.container_name()}; it is now marked missing", {"checkpoint_missing": True})
         with ctx.phase("restore") as timed:
-            engine.start(container_id, checkpoint=name)
+            criu_calls.restore(engine, ctx.engine_root, container_id, name)
         return {"restore_seconds": timed.seconds}
 
 
