@@ -42,7 +42,7 @@ class InventoryIn(Strict):
     agent_id: str = AgentId
     containers: list[dict] = Field(default_factory=list, max_length=20000)
     images: list[dict] = Field(default_factory=list, max_length=5000)
-    checkpoints: dict[str, list[str]] = Field(default_factory=dict)
+    checkpoints: dict[str, list[dict]] = Field(default_factory=dict)
 
 
 class ContainerIn(Strict):

@@ -23,8 +23,8 @@ def _container(data):
     return resolve.container(resolve.host(data.host), data.container or "")
 
 
-def _checkpoint(data):
-    return resolve.checkpoint(_container(data), data.checkpoint or "")
+def _checkpoint(data, usable=True):
+    return resolve.checkpoint(_container(data), data.checkpoint or "", usable=usable)
 
 
 def _to(data):
@@ -36,7 +36,7 @@ REQUESTS = {
     "checkpoint": lambda u, d, o: services.checkpoint(u, _container(d), name=d.name, leave_running=d.leave_running,
                                                       origin=o),
     "restore": lambda u, d, o: services.restore(u, _checkpoint(d), origin=o),
-    "delete_checkpoint": lambda u, d, o: services.delete_checkpoint(u, _checkpoint(d), origin=o),
+    "delete_checkpoint": lambda u, d, o: services.delete_checkpoint(u, _checkpoint(d, usable=False), origin=o),
     "export": lambda u, d, o: services.export(u, _checkpoint(d), origin=o),
     "clone": lambda u, d, o: services.clone(u, _checkpoint(d), to=_to(d), name=d.name, origin=o),
     "migrate": lambda u, d, o: services.migrate(u, _container(d), to=_to(d), keep_source=d.keep_source, name=d.name,

@@ -138,7 +138,7 @@ class CryoCollector:
         archived = GaugeMetricFamily("cryo_checkpoint_archive_bytes", "Bytes of checkpoint archives in the store",
                                      labels=["host"])
         rows = (
-            Checkpoint.objects.order_by().filter(status=Checkpoint.Status.PRESENT)
+            Checkpoint.objects.order_by().filter(status__in=Checkpoint.USABLE)
             .values("container__host__name")
             .annotate(n=Count("pk"), size=Sum("size_bytes"))
             .order_by("container__host__name")

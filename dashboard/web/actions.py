@@ -71,7 +71,7 @@ def delete_checkpoint(request, pk, name):
     container = get_container_for_operator(request, pk, Job.Kind.DELETE_CHECKPOINT, name)
     context = {**page_context(request, container), "checkpoint_name": name, "error": ""}
     try:
-        job = services.delete_checkpoint(request.user, resolve.checkpoint(container, name),
+        job = services.delete_checkpoint(request.user, resolve.checkpoint(container, name, usable=False),
                                          origin=Origin.web(request))
     except (InvalidRequest, Busy) as exc:
         context["error"] = exc.message

@@ -22,7 +22,7 @@ CONTAINER_SORTS = {
 
 def _last_checkpoint(column):
     return Subquery(
-        Checkpoint.objects.filter(container=OuterRef("pk"), status=Checkpoint.Status.PRESENT)
+        Checkpoint.objects.filter(container=OuterRef("pk"), status__in=Checkpoint.USABLE)
         .order_by("-created_at", "-id")
         .values(column)[:1]
     )

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from .. import names
 from ..jobs.kinds import clean_config
-from ..models import Checkpoint, Container, Host
+from ..models import Container, Host
+from . import observed
 
 STATES = {"created", "running", "paused", "restarting", "removing", "exited", "dead"}
 
@@ -79,7 +80,8 @@ def apply_full(host, report):
     if gone:
         Container.objects.filter(pk__in=gone).update(gone_at=now, state="gone")
     Container.objects.filter(host=host, engine_id__in=seen).update(last_synced=now)
-    _missing_checkpoints(host, report.get("checkpoints"))
+    observed.sync_checkpoints(host, report.get("checkpoints"))
+    observed.settle_jobs(host, report)
     running = Container.objects.present().filter(host=host, state="running").count()
     images = [{"id": i["id"], "tags": [t for t in i.get("tags", []) if isinstance(t, str)][:20]}
               for i in (report.get("images") or [])[:5000]
@@ -113,18 +115,3 @@ def _upsert(host, engine_id, fields, now):
             host=host, engine_id=engine_id, defaults={**fields, "last_synced": now, "gone_at": None}
         )
     return row
-
-
-def _missing_checkpoints(host, reported):
-    """Checkpoints Cryo knows about that the engine no longer has are marked missing."""
-    if not isinstance(reported, dict):
-        return
-    rows = Checkpoint.objects.filter(container__host=host, status=Checkpoint.Status.PRESENT).select_related(
-        "container")
-    missing = []
-    for checkpoint in rows:
-        on_engine = reported.get(checkpoint.container.engine_id)
-        if checkpoint.container.gone_at or (isinstance(on_engine, list) and checkpoint.name not in on_engine):
-            missing.append(checkpoint.pk)
-    if missing:
-        Checkpoint.objects.filter(pk__in=missing).update(status=Checkpoint.Status.MISSING)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from .. import names
-from ..errors import CryoError
+from ..errors import CryoError, EngineTimeout, EngineUnreachable
 from . import facts, inventory
 from .client import ApiError, Client, CredentialRejected, Unreachable
 from .consumer import QueueConsumer
@@ -317,7 +317,10 @@ class Agent:
             if ctx.handed_off:
                 log.warning("job %s: after the hand-off: %s", job_id, exc)
                 return
-            outcome.update(outcome="failed", error=exc.message, result=getattr(exc, "result", {}) or {})
+            result = dict(getattr(exc, "result", {}) or {})
+            if isinstance(exc, (EngineUnreachable, EngineTimeout)):
+                result["engine_lost"] = True  # what the engine did is unknown: the next inventory settles it
+            outcome.update(outcome="failed", error=exc.message, result=result)
         except Exception as exc:
             log.exception("job %s crashed", job_id)
             if ctx.handed_off:

@@ -31,6 +31,7 @@ def from_inspect(info, engine_root=None):
         "labels": config.get("Labels") or {},
         "tty": bool(config.get("Tty")),
         "created": _created(info.get("Created")),
+        "started": (info.get("State") or {}).get("StartedAt") or "",
         "config": {
             "cmd": cmd,
             "entrypoint": config.get("Entrypoint"),
@@ -75,8 +76,7 @@ def listing(engine, engine_root):
         except ContainerNotFound:
             continue  # removed between the list and the inspect
         containers.append(item)
-        found = paths.checkpoint_names(engine_root, item["id"]) if engine_root else []
-        checkpoints[item["id"]] = found
+        checkpoints[item["id"]] = paths.checkpoints_on_disk(engine_root, item["id"]) if engine_root else []
     images = [{"id": i["Id"], "tags": i.get("RepoTags") or []} for i in engine.images()]
     return {"containers": containers, "images": images, "checkpoints": checkpoints}
 

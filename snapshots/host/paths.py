@@ -43,13 +43,20 @@ def staging_dir(engine_root, job_id):
     return _under(root / job, root)
 
 
-def checkpoint_names(engine_root, container_id):
-    """The checkpoints the engine holds for a container, read from its directory (what the engine's API lists)."""
+# A dump is complete once CRIU wrote its inventory and runc its descriptors (the last files of a dump).
+COMPLETE_MARKS = ("inventory.img", "pstree.img", "descriptors.json")
+
+
+def checkpoints_on_disk(engine_root, container_id):
+    """The checkpoints the engine holds for a container (what its API lists), each with whether it is complete and
+    its size: a dump cut off by a dying engine leaves a directory that can never be restored."""
     try:
         folder = checkpoints_dir(engine_root, container_id)
-        return sorted(p.name for p in folder.iterdir() if p.is_dir() and names.CHECKPOINT.is_valid(p.name))
+        entries = sorted(p for p in folder.iterdir() if p.is_dir() and names.CHECKPOINT.is_valid(p.name))
     except (OSError, names.InvalidName, PathRefused):
         return []
+    return [{"name": p.name, "complete": all((p / mark).is_file() for mark in COMPLETE_MARKS),
+             "size": directory_size(p) or 0} for p in entries]
 
 
 def directory_size(path):

@@ -16,6 +16,11 @@ from .outcomes import Done, Failed, Next, RolledBack
 SOURCE, TARGET = "source", "target"
 
 
+def unresolved():
+    """The mark of a job whose outcome is not known: the next inventory of its host settles it."""
+    return {"unresolved": True}
+
+
 def engine_facts(host):
     return {
         "docker_version": host.docker_version, "api_version": host.api_version, "kernel": host.kernel,
@@ -64,11 +69,13 @@ class JobKind:
         return Done(result)
 
     def failed(self, job, step, error, result):
-        return Failed(error, result)
+        return Failed(error, unresolved() if results.flag(result, "engine_lost") else {})
 
     def lost(self, job, step, reason):
-        """The step's host went away, or its agent stopped renewing the job's lease."""
-        return Failed(f"{reason}; the engine may have finished the operation: check the container, then sync the host")
+        """The step's host went away, or its agent stopped renewing the job's lease: the outcome is unknown until
+        the host reports its engine again (snapshots.agents.observed settles it then)."""
+        return Failed(f"{reason}; the engine may have finished the operation: the job is settled from what the "
+                      "engine shows once its host reports again", unresolved())
 
 
 class CheckpointKind(JobKind):
@@ -100,8 +107,8 @@ class RestoreKind(JobKind):
     def failed(self, job, step, error, result):
         if results.flag(result, "checkpoint_missing"):
             Checkpoint.objects.filter(container=job.container, name=job.checkpoint_name,
-                                      status=Checkpoint.Status.PRESENT).update(status=Checkpoint.Status.MISSING)
-        return Failed(error)
+                                      status__in=Checkpoint.USABLE).update(status=Checkpoint.Status.MISSING)
+        return super().failed(job, step, error, result)
 
 
 class DeleteCheckpointKind(JobKind):

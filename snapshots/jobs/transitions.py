@@ -316,5 +316,33 @@ def resolve_lost(job_id, reason, *, claimed_by=None):
     return True
 
 
+def correct(job_id_or_job, why, result):
+    """A job that failed without its outcome did in fact succeed on the engine: it says so, and is audited."""
+    with transaction.atomic():
+        job = _load(getattr(job_id_or_job, "pk", job_id_or_job), lock=True)
+        if job is None or job.state != Job.State.FAILED or not job.result.get("unresolved"):
+            return 0
+        job.result = {**job.result, **result, "unresolved": False,
+                      "corrected": {"was": job.error, "because": why, "at": timezone.now().isoformat()}}
+        job.state, job.error = Job.State.SUCCEEDED, ""
+        job.save(update_fields=["state", "error", "result"])
+        audit.record_job_outcome(job, Job.State.SUCCEEDED, {"corrected": why})
+        _changed(job)
+    return 1
+
+
+def annotate(job_id_or_job, what):
+    """A failed job learns what the engine shows since (the container's state, whether its state was saved)."""
+    with transaction.atomic():
+        job = _load(getattr(job_id_or_job, "pk", job_id_or_job), lock=True)
+        if job is None or job.state != Job.State.FAILED or not job.result.get("unresolved"):
+            return 0
+        job.error = f"{job.error}\nThen: {what}."
+        job.result = {**job.result, "unresolved": False, "observed": what}
+        job.save(update_fields=["error", "result"])
+        _changed(job)
+    return 1
+
+
 def mark_sent(job_id):
     Job.objects.filter(pk=job_id).update(sent_at=timezone.now())

@@ -27,8 +27,12 @@ class Checkpoint(models.Model):
 
     class Status(models.TextChoices):
         PRESENT = "present", "Present"
+        FOUND = "found", "Found on the engine"
+        INCOMPLETE = "incomplete", "Incomplete on the engine"
         DELETED = "deleted", "Deleted"
         MISSING = "missing", "Missing on the engine"
+
+    USABLE = (Status.PRESENT, Status.FOUND)  # complete images: a restore or a clone may use them
 
     container = models.ForeignKey("snapshots.Container", on_delete=models.CASCADE, related_name="checkpoints")
     name = models.CharField(max_length=CHECKPOINT_NAME_MAX, validators=[validate_checkpoint_name])
@@ -57,7 +61,13 @@ class Checkpoint(models.Model):
 
     @property
     def is_present(self):
-        return self.status == self.Status.PRESENT
+        """Complete on the engine: made by Cryo, or found there by a sync and adopted."""
+        return self.status in self.USABLE
+
+    @property
+    def is_on_engine(self):
+        """Its files are on the engine (complete or not): it can be deleted."""
+        return self.status in (*self.USABLE, self.Status.INCOMPLETE)
 
     def stored_archive(self):
         """Its complete archive in the checkpoint store, or None."""

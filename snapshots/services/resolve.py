@@ -36,12 +36,18 @@ def container(on_host, ref):
     raise InvalidRequest(f"no container {ref!r} on host {on_host.name}")
 
 
-def checkpoint(of_container, name):
+def checkpoint(of_container, name, *, usable=True):
+    """A checkpoint a restore or a clone can use; with usable=False any the engine holds (to delete it)."""
     checked(names.CHECKPOINT, name)
-    found = of_container.checkpoints.filter(name=name, status=Checkpoint.Status.PRESENT).select_related(
+    states = Checkpoint.USABLE if usable else (*Checkpoint.USABLE, Checkpoint.Status.INCOMPLETE)
+    found = of_container.checkpoints.filter(name=name, status__in=states).select_related(
         "container__host").first()
     if found is None:
-        known = ", ".join(of_container.checkpoints.filter(status=Checkpoint.Status.PRESENT)
+        incomplete = of_container.checkpoints.filter(name=name, status=Checkpoint.Status.INCOMPLETE).exists()
+        if incomplete:
+            raise InvalidRequest(f"checkpoint {name!r} of container {of_container.name} is incomplete on the engine "
+                                 "(its dump was cut off): it cannot be restored; delete it to free its name")
+        known = ", ".join(of_container.checkpoints.filter(status__in=Checkpoint.USABLE)
                           .values_list("name", flat=True)[:10])
         hint = f" (its checkpoints: {known})" if known else " (it has no checkpoints)"
         raise InvalidRequest(f"no checkpoint {name!r} of container {of_container.name} on "

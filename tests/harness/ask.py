@@ -21,7 +21,8 @@ def restore(actor, host, container, checkpoint, **options):
 
 
 def delete_checkpoint(actor, host, container, checkpoint, **options):
-    return services.delete_checkpoint(actor, _checkpoint(host, container, checkpoint), **options)
+    return services.delete_checkpoint(actor, resolve.checkpoint(_container(host, container), checkpoint, usable=False),
+                                      **options)
 
 
 def export(actor, host, container, checkpoint, **options):
