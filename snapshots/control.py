@@ -4,7 +4,9 @@ Every tick: which hosts' agents are connected to the broker, jobs whose agent st
 steps waiting for a host that went away, queued jobs past their expiry, and messages to send again.
 """
 import logging
+import time
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,13 +17,24 @@ from .models import Host, HostCredential, Job
 log = logging.getLogger(__name__)
 
 
+_rounds = {"last": None, "amnesty_until": 0.0}
+
+
 def tick(now=None):
+    """One round. After a gap in the rounds themselves (this process restarted, or the database was out of reach),
+    hosts get one grace period to report before any of their jobs is judged lost: their silence was not theirs."""
     now = now or timezone.now()
+    clock = time.monotonic()
+    last = _rounds["last"]
+    if last is None or clock - last > settings.CRYO_HEARTBEAT_GRACE:
+        _rounds["amnesty_until"] = clock + settings.CRYO_HEARTBEAT_GRACE
     counts = {"consumers": refresh_consumers()}
-    counts["lapsed"] = lapse_leases(now)
-    counts["stranded"] = strand_waiting(now)
-    counts["expired"] = transitions.expire_queued(now)
+    if clock >= _rounds["amnesty_until"]:
+        counts["lapsed"] = lapse_leases(now)
+        counts["stranded"] = strand_waiting(now)
+        counts["expired"] = transitions.expire_queued(now)
     counts["resent"] = outbox.resend_waiting(now, queue_length=_queue_length)
+    _rounds["last"] = time.monotonic()
     return counts
 
 

@@ -5,9 +5,11 @@ name, is hashed and counted as it arrives, and is then renamed into place; a rea
 while it is still being written. Archives that are kept go on to the "checkpoints" storage (settings.STORAGES):
 the spool itself when that storage is a directory, else (S3) they are copied there once complete.
 """
+import errno
 import hashlib
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -70,12 +72,30 @@ def stored_image(image_id):
 
 
 # -- writing -----------------------------------------------------------------------------------
-def receive(archive, read):
+class StoreFull(ArchiveRejected):
+    """Not enough room for an archive; the message says where, how much is needed and how much there is."""
+
+
+def _full(where, needed, free):
+    return StoreFull(f"the checkpoint store at {where} is full (needs about {needed / (1 << 20):.0f} MiB, has "
+                     f"{free / (1 << 20):.0f} MiB)")
+
+
+def make_room(size_hint):
+    """Refuse before writing when the spool cannot hold an archive of about `size_hint` bytes (with a margin)."""
+    folder = spool_dir()
+    free = shutil.disk_usage(folder).free
+    if size_hint and free < size_hint * 1.05 + (16 << 20):
+        raise _full(folder, size_hint, free)
+
+
+def receive(archive, read, *, size_hint=None):
     """Write an upload (`read(n)` returns bytes, b"" at the end) into the spool; record its digest and size.
 
     Returns the completed row. Any failure marks the archive failed (so a follower stops at once) and removes
-    the partial file.
+    the partial file; a full disk is answered as such.
     """
+    make_room(size_hint)
     final = spool_path(archive)
     final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = final.with_name(final.name + ".part")
@@ -94,6 +114,10 @@ def receive(archive, read):
         os.rename(partial, final)
     except BaseException as exc:
         partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            full = _full(final.parent, max(size, size_hint or 0), shutil.disk_usage(final.parent).free)
+            fail(archive, full.message)
+            raise full from exc
         fail(archive, f"the upload from {archive.writer.name} broke off after {size} bytes ({exc!r})")
         raise
     Archive.objects.filter(pk=archive.pk).update(state=Archive.State.COMPLETE, sha256=sha.hexdigest(), size=size,

@@ -28,7 +28,7 @@ HOST_A, DAEMON_A = "test-a", f"{DAEMON_PREFIX}-a"
 HOST_B, DAEMON_B = "test-b", f"{DAEMON_PREFIX}-b"
 
 
-TIER_ORDER = ("unit", "web", "integration", "multihost", "browser")
+TIER_ORDER = ("unit", "web", "integration", "multihost", "browser", "faults")
 
 
 def pytest_collection_modifyitems(items):
@@ -87,6 +87,7 @@ def broker():
             pytest.skip(message)
         server = Broker(url).start()
     client.flushdb()
+    client.server = server  # the process, when the tests started it (the fault tier freezes and restarts it)
     yield client
     if server is not None:
         server.stop()

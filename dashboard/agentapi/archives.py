@@ -26,7 +26,7 @@ def _host(request):
     return credential.host if credential else None
 
 
-def accept_upload(token, archive_id, read):
+def accept_upload(token, archive_id, read, size_hint=None):
     """Store an upload for the host whose credential `token` is: (status, answer). Shared by the WSGI view below
     and the ASGI route (dashboard/asgi.py) that streams request bodies, which Django's ASGI handler would not."""
     credential = joining.authenticate(token)
@@ -40,7 +40,9 @@ def accept_upload(token, archive_id, read):
         return 409, {"error": f"archive {archive.id} is {archive.state}; it can be written only once, by its job"}
     started, t0 = timezone.now(), time.monotonic()
     try:
-        archive = store.receive(archive, read)
+        archive = store.receive(archive, read, size_hint=size_hint)
+    except store.StoreFull as exc:
+        return 507, {"error": exc.message}
     except ArchiveRejected as exc:
         return 409, {"error": exc.message}
     except OSError as exc:
@@ -52,6 +54,11 @@ def accept_upload(token, archive_id, read):
     return 200, {"archive": str(archive.id), "sha256": archive.sha256, "size": archive.size}
 
 
+def size_hint(header):
+    """The size the writer expects (bytes before compression: an upper bound), so a store too small says no first."""
+    return int(header) if header and header.isdigit() and len(header) < 16 else None
+
+
 def bearer(header):
     scheme, _, token = (header or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
@@ -61,7 +68,8 @@ def bearer(header):
 @require_http_methods(["PUT"])
 def upload(request, archive_id):
     reader = request.read if request.META.get("CONTENT_LENGTH") else request.environ["wsgi.input"].read
-    status, answer = accept_upload(bearer(request.headers.get("Authorization")), archive_id, reader)
+    status, answer = accept_upload(bearer(request.headers.get("Authorization")), archive_id, reader,
+                                   size_hint=size_hint(request.headers.get("X-Cryo-Size")))
     return JsonResponse(answer, status=status)
 
 

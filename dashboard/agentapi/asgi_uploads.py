@@ -21,7 +21,7 @@ def matches(scope):
 async def handle(scope, receive, send):
     from django.db import close_old_connections
 
-    from .archives import accept_upload, bearer
+    from .archives import accept_upload, bearer, size_hint
 
     try:
         archive_id = uuid.UUID(UPLOAD.match(scope["path"]).group("id"))
@@ -48,25 +48,37 @@ async def handle(scope, receive, send):
     def work():
         close_old_connections()
         try:
-            return accept_upload(bearer(headers.get("authorization")), archive_id, read)
+            return accept_upload(bearer(headers.get("authorization")), archive_id, read,
+                                 size_hint=size_hint(headers.get("x-cryo-size")))
         finally:
             close_old_connections()
 
     worker = asyncio.ensure_future(sync_to_async(work, thread_sensitive=False)())
+
+    async def feed(item):
+        """Hand a chunk to the writer; once the writer is done (it refused, say), the rest is read and dropped so
+        that the client gets the answer instead of a broken connection."""
+        while not worker.done():
+            try:
+                await asyncio.to_thread(chunks.put, item, True, 0.5)
+                return
+            except queue.Full:
+                continue
+
     try:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                await asyncio.to_thread(chunks.put, None)
+                await feed(None)
                 break
             body = message.get("body", b"")
             if body:
-                await asyncio.to_thread(chunks.put, bytes(body))
+                await feed(bytes(body))
             if not message.get("more_body"):
-                await asyncio.to_thread(chunks.put, _END)
+                await feed(_END)
                 break
     except BaseException:
-        await asyncio.to_thread(chunks.put, None)
+        await feed(None)
         raise
     status, answer = await worker
     await _answer(send, status, answer)

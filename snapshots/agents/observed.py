@@ -17,6 +17,8 @@ from ..jobs import transitions
 from ..jobs.kinds import engine_facts
 from ..models import Checkpoint, Container, Job
 
+STILL_WRITING = 60  # seconds: an incomplete checkpoint changed more recently may still be being written
+
 
 def sync_checkpoints(host, reported):
     """Bring the host's checkpoint rows in line with the engine's directories ({engine id: [entries]})."""
@@ -56,7 +58,8 @@ def _entries(items):
         if isinstance(item, dict) and isinstance(item.get("name"), str) and len(item["name"]) <= 128:
             size = item.get("size") if isinstance(item.get("size"), int) and not isinstance(item.get("size"), bool) \
                 else None
-            out[item["name"]] = {"complete": item.get("complete") is True, "size": size}
+            quiet = item.get("quiet") if isinstance(item.get("quiet"), int) else 10**6
+            out[item["name"]] = {"complete": item.get("complete") is True, "size": size, "quiet": quiet}
     return out
 
 
@@ -98,6 +101,8 @@ def _settle(job, item, entry):
                 status=Checkpoint.Status.DELETED, deleted_at=timezone.now())
             return transitions.correct(job, "the checkpoint is no longer on the engine: it was deleted", {})
     if job.kind == Job.Kind.CHECKPOINT:
+        if entry and entry["quiet"] < STILL_WRITING:
+            return 0  # the engine may still be writing it: the next report decides
         saved = "its state was not saved: the checkpoint on the engine is incomplete (delete it to free its name)" \
             if entry else "nothing was saved"
         return transitions.annotate(job, f"when its host reported again, {where}; {saved}")

@@ -143,7 +143,7 @@ class Agent:
                  answer["status"], answer.get("status_reason") or "")
         self.consumer = QueueConsumer(broker_url=answer["broker_url"], queue_name=answer["queue"],
                                       transport_options=answer["transport_options"], concurrency=self.concurrency,
-                                      handle=self.run_job)
+                                      handle=self.run_job, refresh=self._broker_user)
         return answer
 
     def serve(self):
@@ -230,6 +230,11 @@ class Agent:
         if answer.get("credential"):
             self.rotate(answer["credential"])
         return answer
+
+    def _broker_user(self):
+        """Say hello again: the dashboard sets up this host's broker user anew and hands it over."""
+        answer = self.hello()
+        return answer["broker_url"], answer["transport_options"]
 
     def rotate(self, credential):
         """A new credential from the dashboard: keep it, use it, and reconnect with the broker user it brings."""

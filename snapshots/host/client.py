@@ -85,10 +85,13 @@ class Client:
             delay = min(delay * 2, 30)
 
     # -- archives ------------------------------------------------------------------------------
-    def upload(self, archive_id, chunks):
-        """Stream an archive to the dashboard (chunked); the answer carries the digest the dashboard recorded."""
-        response = self.request("PUT", f"/archives/{archive_id}", data=chunks, timeout=600,
-                                headers={"Content-Type": "application/octet-stream"})
+    def upload(self, archive_id, chunks, size_hint=None):
+        """Stream an archive to the dashboard (chunked); the answer carries the digest the dashboard recorded.
+        `size_hint` (bytes before compression) lets a store too small refuse before anything is sent."""
+        headers = {"Content-Type": "application/octet-stream"}
+        if size_hint:
+            headers["X-Cryo-Size"] = str(int(size_hint))
+        response = self.request("PUT", f"/archives/{archive_id}", data=chunks, timeout=600, headers=headers)
         return response.json()
 
     def download(self, job_id, archive_id):

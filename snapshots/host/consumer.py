@@ -20,12 +20,13 @@ TASK = "cryo.run_job"
 
 
 class QueueConsumer:
-    def __init__(self, *, broker_url, queue_name, transport_options, concurrency, handle):
+    def __init__(self, *, broker_url, queue_name, transport_options, concurrency, handle, refresh=None):
         self.broker_url = broker_url
         self.queue_name = queue_name
         self.transport_options = transport_options
         self.concurrency = concurrency
         self.handle = handle
+        self.refresh = refresh  # asks the dashboard for the broker user again (after a broker restart lost it)
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="cryo-job")
         self.done = queue.Queue()
         self.busy = 0
@@ -50,6 +51,11 @@ class QueueConsumer:
                 self.connected.clear()
                 log.warning("broker connection lost (%s: %s); reconnecting in %.1f s", exc.__class__.__name__, exc,
                             delay)
+                if self.refresh is not None and _refused(exc):
+                    try:
+                        self.broker_url, self.transport_options = self.refresh()
+                    except Exception as again:
+                        log.warning("cannot get this host's broker user from the dashboard: %s", again)
                 self.stopping.wait(delay)
                 delay = min(delay * 2, 15)
         self.pool.shutdown(wait=True)
@@ -107,6 +113,13 @@ class QueueConsumer:
 
     def stop(self):
         self.stopping.set()
+
+
+def _refused(exc):
+    """The broker does not know this host's user (it restarted without persistence) or refused its password."""
+    text = f"{exc.__class__.__name__} {exc}".lower()
+    return any(word in text for word in ("wrongpass", "noauth", "authentication", "invalid username-password",
+                                          "noperm"))
 
 
 def _job_id(message, body):

@@ -1,6 +1,7 @@
 """Paths on the host, built only from names validated again here and proven to stay under the engine's own
 directories. The engine's root comes from the engine itself (GET /info), never from the dashboard."""
 import os
+import time
 from pathlib import Path
 
 from .. import names
@@ -56,7 +57,19 @@ def checkpoints_on_disk(engine_root, container_id):
     except (OSError, names.InvalidName, PathRefused):
         return []
     return [{"name": p.name, "complete": all((p / mark).is_file() for mark in COMPLETE_MARKS),
-             "size": directory_size(p) or 0} for p in entries]
+             "size": directory_size(p) or 0, "quiet": _quiet_seconds(p)} for p in entries]
+
+
+def _quiet_seconds(folder):
+    """Seconds since anything in the folder changed (a dump still being written changes it all the time)."""
+    latest = 0.0
+    for root, _dirs, files in os.walk(folder):
+        for name in [*files, "."]:
+            try:
+                latest = max(latest, os.lstat(os.path.join(root, name)).st_mtime)
+            except OSError:
+                pass
+    return int(max(0.0, time.time() - latest))
 
 
 def directory_size(path):

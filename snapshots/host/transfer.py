@@ -44,7 +44,8 @@ def upload_image(ctx, upload_id, image_ref, image_id):
 
 def upload_checkpoint(ctx, upload_id, container_id, checkpoint_name):
     source = paths.checkpoint_dir(ctx.engine_root, container_id, checkpoint_name)
-    return ctx.client.upload(upload_id, archive.stream(lambda out: archive.pack(source, out)))
+    return ctx.client.upload(upload_id, archive.stream(lambda out: archive.pack(source, out)),
+                             size_hint=paths.directory_size(source))
 
 
 def upload_files(ctx, upload_id, info):
@@ -54,7 +55,8 @@ def upload_files(ctx, upload_id, info):
     if running:
         ctx.engine.pause(info["Id"])
     try:
-        return ctx.client.upload(upload_id, archive.stream(lambda out: rootfs.pack(upper, out)))
+        return ctx.client.upload(upload_id, archive.stream(lambda out: rootfs.pack(upper, out)),
+                                 size_hint=rootfs.size(upper))
     finally:
         if running:
             ctx.engine.unpause(info["Id"])

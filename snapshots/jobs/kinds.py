@@ -304,10 +304,11 @@ class MigrateKind(CopyKind):
                 return Done({**summary, "source_removed": False})
             return Next("cleanup", {"summary": summary})
         if step == "rollback":
+            how = (f"kept running on {job.host.name} (it had not been stopped)" if results.flag(result, "still_running")
+                   else f"was restored on {job.host.name} from checkpoint {job.checkpoint_name} and is running again")
             return RolledBack(
                 f"migration to {job.target_host.name} failed{self._during(job)}: {job.params.get('failure')}. "
-                f"The source container {job.container_name} was restored on {job.host.name} from checkpoint "
-                f"{job.checkpoint_name} and is running again",
+                f"The source container {job.container_name} {how}",
                 {"rolled_back": True, "downtime_seconds": downtime(job.phases, last="rollback")},
             )
         return Done({**(job.params.get("summary") or {}), "source_removed": True})
@@ -327,8 +328,9 @@ class MigrateKind(CopyKind):
         return Failed(f"the container runs on {job.target_host.name}, but removing the source failed: {error}")
 
     def lost(self, job, step, reason):
-        if step == "import" and job.host.refusal() is None:
-            return Next("rollback", {"failure": reason, "failed_phase": "transfer"}, phase="rolling back")
+        if step in ("run", "import") and job.host.refusal() is None:
+            # the source's agent is there (restarted, for a lost "run"): it brings the source back
+            return Next("rollback", {"failure": reason, "failed_phase": job.phase or step}, phase="rolling back")
         if step in ("import", "rollback"):
             return Failed(f"{reason}; {self.stopped_hint(job)}")
         if step == "cleanup":

@@ -77,6 +77,19 @@ def create(*, actor, kind, host, origin, container=None, checkpoint_name="", par
            audit_details=None):
     """The job row and its "requested" audit row in one transaction; the message goes out on commit."""
     now = timezone.now()
+    try:
+        return _create(now, actor=actor, kind=kind, host=host, origin=origin, container=container,
+                       checkpoint_name=checkpoint_name, params=params, target_host=target_host,
+                       audit_details=audit_details)
+    except Busy as exc:
+        with transaction.atomic():  # the refusal is on record, like the request would have been
+            audit.record(actor=actor, action=kind, outcome="refused", origin=origin, host=host,
+                         container_name=container.name if container else "", checkpoint_name=checkpoint_name,
+                         target_host=target_host, details={"reason": exc.message})
+        raise
+
+
+def _create(now, *, actor, kind, host, origin, container, checkpoint_name, params, target_host, audit_details):
     with transaction.atomic():
         if container is not None:
             # Serialize requests on one container (row lock on PostgreSQL; SQLite's write lock does the same).

@@ -51,6 +51,7 @@ class AuditEvent(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         DENIED = "denied", "Denied"
+        REFUSED = "refused", "Refused"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # No database constraint and no cascade: deleting a user must not rewrite the rows that name them

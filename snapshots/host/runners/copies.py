@@ -12,6 +12,7 @@ to another host). Steps, and the host that runs each (the dashboard sends each s
            cleanup source: remove the source once the target runs it
 """
 import shutil
+import time
 
 from ...errors import ContainerNotRunning, CryoError
 from .. import criu_calls, inventory, paths, transfer
@@ -135,9 +136,32 @@ class MigrateRunner(Runner):
         return import_and_restore(ctx, derive="migrated")
 
     def step_rollback(self, ctx):
+        """Bring the source back: from its checkpoint if it was stopped by one; nothing to do if it still runs."""
+        engine, container_id, name = ctx.engine, ctx.container_id(), ctx.checkpoint_name()
+        found, is_running = self._settled(ctx, container_id, name)
+        if is_running:
+            return {"still_running": True}
+        if found is None or not found["complete"]:
+            raise StepFailed(f"the source container {ctx.container_name()} is stopped and its checkpoint {name} is "
+                             f"{'incomplete' if found else 'not on the engine'}: its state was not saved. Start it "
+                             "again (it starts afresh) or restore an older checkpoint")
         with ctx.phase("rollback"):
-            criu_calls.restore(ctx.engine, ctx.engine_root, ctx.container_id(), ctx.checkpoint_name())
+            criu_calls.restore(engine, ctx.engine_root, container_id, name)
         return {}
+
+    @staticmethod
+    def _settled(ctx, container_id, name, patience=None):
+        """The checkpoint's files and whether the source runs, once the engine is done with a dump that was under
+        way (an agent killed mid-checkpoint leaves the engine dumping; the dump then stops the container)."""
+        deadline = time.monotonic() + (patience or ctx.agent.engine_timeout)
+        while True:
+            _info, is_running = running(ctx.engine, container_id)
+            found = {c["name"]: c for c in paths.checkpoints_on_disk(ctx.engine_root, container_id)}.get(name)
+            writing = found is not None and not found["complete"] and found["quiet"] < 10
+            stopping = found is not None and found["complete"] and is_running and found["quiet"] < 30
+            if not (writing or stopping) or time.monotonic() > deadline:
+                return found, is_running
+            time.sleep(0.5)
 
     def step_cleanup(self, ctx):
         with ctx.phase("cleanup"):

@@ -83,7 +83,8 @@ class ExportRunner(Runner):
             return {"reused": True}
         source = paths.checkpoint_dir(ctx.engine_root, ctx.container_id(), ctx.checkpoint_name())
         with ctx.phase("export"):
-            answer = ctx.client.upload(upload, archive.stream(lambda out: archive.pack(source, out)))
+            answer = ctx.client.upload(upload, archive.stream(lambda out: archive.pack(source, out)),
+                                       size_hint=paths.directory_size(source))
         return {"archive_size": answer.get("size")}
 
 
