@@ -3,7 +3,7 @@
 Everything here comes from an agent and is checked: a container whose id or name breaks the rules is skipped,
 never stored, and a host can only ever write its own rows.
 """
-from datetime import datetime
+from datetime import datetime, timezone as dt_timezone
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +23,7 @@ def _created(value):
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return when if when.tzinfo else timezone.make_aware(when, timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt_timezone.utc)
 
 
 def clean_container(item):

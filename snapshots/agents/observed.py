@@ -8,7 +8,7 @@
   that runs since the job started, turns the job into a success that says it was corrected; otherwise the job says
   what happened to the container (stopped or running, state saved or not).
 """
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import transaction
 from django.utils import timezone
@@ -115,5 +115,5 @@ def _started_after(item, moment):
         started = datetime.fromisoformat(text[:26].rstrip("Z") if "." in text else text.rstrip("Z"))
     except ValueError:
         return False
-    started = started if started.tzinfo else timezone.make_aware(started, timezone.utc)
+    started = started if started.tzinfo else started.replace(tzinfo=dt_timezone.utc)
     return moment is not None and started >= moment - timedelta(seconds=1)
