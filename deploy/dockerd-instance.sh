@@ -76,11 +76,13 @@ require_tools() {
     [[ ${#missing[@]} -eq 0 ]] || die "not found on PATH: ${missing[*]}; run deploy/provision-host.sh first"
 }
 
-# Is PID a live process whose executable name is COMM?
+# Is PID a live process whose executable name is COMM? (A killed process not yet reaped, a zombie, is not.)
 pid_is() {
-    local pid=$1 comm=$2
+    local pid=$1 comm=$2 state
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     [[ -r /proc/$pid/comm ]] || return 1
+    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null || true)
+    [[ $state != Z && $state != X ]] || return 1
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm" ]]
 }
 

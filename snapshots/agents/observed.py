@@ -28,6 +28,9 @@ def sync_checkpoints(host, reported):
     live = {}
     for row in Checkpoint.objects.live().filter(container__in=containers.values()):
         live.setdefault(row.container_id, {})[row.name] = row
+    # a checkpoint a job is making right now is that job's to record
+    busy = set(Job.objects.filter(container__in=containers.values(), state__in=Job.ENQUEUED_STATES)
+               .exclude(checkpoint_name="").values_list("container_id", "checkpoint_name"))
     for engine_id, container in containers.items():
         entries = _entries(reported.get(engine_id))
         if entries is None:
@@ -42,7 +45,7 @@ def sync_checkpoints(host, reported):
             elif entry is not None and row.status == Checkpoint.Status.INCOMPLETE and entry["complete"]:
                 Checkpoint.objects.filter(pk=row.pk).update(status=Checkpoint.Status.FOUND)
         for name, entry in entries.items():
-            if name not in rows:
+            if name not in rows and (container.pk, name) not in busy:
                 Checkpoint.objects.create(
                     container=container, name=name, exit=False, size_bytes=entry["size"],
                     status=Checkpoint.Status.FOUND if entry["complete"] else Checkpoint.Status.INCOMPLETE,

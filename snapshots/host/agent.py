@@ -282,8 +282,8 @@ class Agent:
             self.stop_event.wait(1)
 
     # -- jobs ------------------------------------------------------------------------------------------
-    def report(self, job_id, what, payload):
-        return self.client.post_until_recorded(f"/jobs/{job_id}/{what}", payload)
+    def report(self, job_id, what, payload, give_up_after=24 * 3600):
+        return self.client.post_until_recorded(f"/jobs/{job_id}/{what}", payload, give_up_after=give_up_after)
 
     def run_job(self, job_id):
         with self.lock:

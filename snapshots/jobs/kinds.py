@@ -28,6 +28,17 @@ def engine_facts(host):
     }
 
 
+def record_checkpoint(job, *, exit, size):
+    """The checkpoint a job made, as a row of its own (replacing any row a sync made of it meanwhile)."""
+    Checkpoint.objects.live().filter(container=job.container, name=job.checkpoint_name).update(
+        status=Checkpoint.Status.DELETED, deleted_at=timezone.now())
+    return Checkpoint.objects.create(
+        container=job.container, name=job.checkpoint_name, exit=exit, size_bytes=size,
+        engine_facts=engine_facts(job.host), created_by_id=job.requested_by_id,
+        created_by_name=job.requested_by_name, job=job,
+    )
+
+
 def downtime(phases, last="restore"):
     """Seconds from the start of the checkpoint (the service stops) to the end of the restore (it runs again)."""
     start = next((p for p in phases if p["name"] == "checkpoint"), None)
@@ -87,13 +98,7 @@ class CheckpointKind(JobKind):
     def done(self, job, step, result):
         size = results.number(result, "size_bytes")
         exit_ = not job.params.get("leave_running")
-        Checkpoint.objects.live().filter(container=job.container, name=job.checkpoint_name).update(
-            status=Checkpoint.Status.DELETED, deleted_at=timezone.now())
-        Checkpoint.objects.create(
-            container=job.container, name=job.checkpoint_name, exit=exit_, size_bytes=size,
-            engine_facts=engine_facts(job.host), created_by_id=job.requested_by_id,
-            created_by_name=job.requested_by_name, job=job,
-        )
+        record_checkpoint(job, exit=exit_, size=size)
         return Done({"checkpoint_seconds": results.seconds(result, "checkpoint_seconds"), "size_bytes": size,
                      "exit": exit_})
 
@@ -290,12 +295,7 @@ class MigrateKind(CopyKind):
 
     def done(self, job, step, result):
         if step == "run":
-            size = results.number(result, "size_bytes")
-            checkpoint = Checkpoint.objects.create(
-                container=job.container, name=job.checkpoint_name, exit=True, size_bytes=size,
-                engine_facts=engine_facts(job.host), created_by_id=job.requested_by_id,
-                created_by_name=job.requested_by_name, job=job,
-            )
+            checkpoint = record_checkpoint(job, exit=True, size=results.number(result, "size_bytes"))
             Archive.objects.filter(pk=job.params.get("checkpoint_archive")).update(checkpoint=checkpoint)
             return Next("import", self.handoff_params(job, result))
         if step == "import":
@@ -328,7 +328,7 @@ class MigrateKind(CopyKind):
         return Failed(f"the container runs on {job.target_host.name}, but removing the source failed: {error}")
 
     def lost(self, job, step, reason):
-        if step in ("run", "import") and job.host.refusal() is None:
+        if step in ("run", "import") and job.host.worker_id and not job.host.is_lost():
             # the source's agent is there (restarted, for a lost "run"): it brings the source back
             return Next("rollback", {"failure": reason, "failed_phase": job.phase or step}, phase="rolling back")
         if step in ("import", "rollback"):

@@ -17,7 +17,17 @@ pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 
 
 def kill_at(agent, job, phase, timeout=60):
-    wait_until(lambda: Job.objects.filter(pk=job.pk, phase=phase).exists(), timeout, f"phase {phase}")
+    def reached():
+        found = Job.objects.get(pk=job.pk)
+        assert not found.is_terminal, f"the job ended before phase {phase}: {found.state} {found.error}"
+        return found.phase == phase
+
+    try:
+        wait_until(reached, timeout, f"phase {phase}", interval=0.02)
+    except AssertionError:
+        found = Job.objects.get(pk=job.pk)
+        raise AssertionError(f"phase {phase} not reached: {found.state} step {found.step} on {found.step_host} "
+                             f"phase {found.phase!r} phases {[p['name'] for p in found.phases]}") from None
     agent.kill()
     killed = time.monotonic()
     agent.start()  # as its service manager would, a moment later

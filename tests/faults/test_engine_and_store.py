@@ -1,5 +1,6 @@
 """An engine killed in the middle of a checkpoint, and a store that is full: the job says what happened to the
 container, nothing half-written is left behind, and asking again works."""
+import os
 import subprocess
 import time
 
@@ -28,9 +29,13 @@ def test_an_engine_killed_mid_checkpoint_leaves_a_job_that_says_what_became_of_t
                                  text=True).stdout)
         subprocess.run(["kill", "-KILL", str(pid)], check=True)
         killed = time.monotonic()
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(") ")[1][0]
+                   in "ZX", 30, "the engine to be gone")
         took = settle(job, 120)
         assert job.state == Job.State.FAILED and "cannot reach Docker" in job.error
-        subprocess.run(["bash", str(INSTANCE), "start", daemon_a.name], check=True, capture_output=True, timeout=120)
+        restarted = subprocess.run(["bash", str(INSTANCE), "start", daemon_a.name], capture_output=True, text=True,
+                                   timeout=120)
+        assert restarted.returncode == 0, restarted.stderr[-2000:]
         job = wait_until(lambda: Job.objects.filter(pk=job.pk).exclude(result__unresolved=True).first(), 180,
                          "the job to be settled once the engine is back")
         if job.state == Job.State.SUCCEEDED:
@@ -81,7 +86,7 @@ def test_simultaneous_requests_on_one_container_run_exactly_one_and_the_other_is
 
     _c, row = counter_a
     _t, token = ApiToken.issue(people.otto, "race")
-    answers = []
+    answers, said = [], []
 
     def request(name):
         body = json.dumps({"kind": "checkpoint", "host": HOST_A, "container": row.name, "name": name,
@@ -93,13 +98,14 @@ def test_simultaneous_requests_on_one_container_run_exactly_one_and_the_other_is
                 answers.append(response.status)
         except urllib.error.HTTPError as exc:
             answers.append(exc.code)
+            said.append(exc.read().decode())
 
     threads = [threading.Thread(target=request, args=(f"race-{i}",)) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(answers) == [202, 409]
+    assert sorted(answers) == [202, 409], said
     job = Job.objects.get(container=row)
     assert settle(job, 60) is not None and job.state == Job.State.SUCCEEDED
     refused = AuditEvent.objects.get(outcome="refused", action="checkpoint")

@@ -25,6 +25,7 @@ from ... import names
 from ...errors import CryoError
 
 HANDED_OFF = object()
+HANDOFF_PATIENCE = 60  # seconds
 
 
 class StepFailed(CryoError):
@@ -90,8 +91,10 @@ class StepContext:
                 pass  # timing is informative; the outcome report is what must arrive
 
     def hand_off(self, result):
+        """Hand the job on; a dashboard that does not take it within HANDOFF_PATIENCE raises, so that a runner
+        holding a stopped service (a migration's source) can bring it back instead of waiting."""
         self.agent.report(self.job_id, "handoff", {"agent_id": self.agent.agent_id, "step": self.step,
-                                                    "result": result})
+                                                    "result": result}, give_up_after=HANDOFF_PATIENCE)
         self.handed_off = True
         return HANDED_OFF
 
