@@ -284,9 +284,9 @@ STORAGES["checkpoints"] = {"BACKEND": CRYO_STORE_BACKEND, "OPTIONS": CRYO_STORE_
 
 from datetime import timedelta  # noqa: E402
 
+# The reconciliation round itself does not go through the broker (it must go on while the broker is down): the
+# control process runs it on a thread of its own (snapshots.control.run_rounds).
 CELERY_BEAT_SCHEDULE = {
-    "tick": {"task": "cryo.control.tick", "schedule": timedelta(seconds=CRYO_CONTROL_INTERVAL),
-             "options": {"expires": CRYO_CONTROL_INTERVAL * 2}},
     "broker-users": {"task": "cryo.control.broker_users", "schedule": timedelta(seconds=60),
                      "options": {"expires": 60}},
 }

@@ -38,6 +38,22 @@ def tick(now=None):
     return counts
 
 
+def run_rounds(stop):
+    """The control process's reconciliation loop: a round every CRYO_CONTROL_INTERVAL seconds until `stop` is set.
+    It needs the database, not the broker, so that a broker that is down or frozen is itself noticed."""
+    from django.db import close_old_connections
+
+    while not stop.is_set():
+        close_old_connections()
+        try:
+            tick()
+        except Exception:
+            log.exception("a control round failed; the next one tries again")
+        finally:
+            close_old_connections()
+        stop.wait(settings.CRYO_CONTROL_INTERVAL)
+
+
 def _queue_length(queue):
     try:
         return broker.queue_length(queue)

@@ -4,12 +4,6 @@ from celery import shared_task
 from . import control
 
 
-@shared_task(name="cryo.control.tick", ignore_result=True)
-def tick():
-    """Reconcile the fleet: consumers, leases, stranded steps, expiries, lost messages."""
-    return control.tick()
-
-
 @shared_task(name="cryo.control.broker_users", ignore_result=True)
 def broker_users():
     """Keep every live host's broker user in place (a broker restart without persistence loses them)."""

@@ -75,22 +75,21 @@ def broker():
     if urlsplit(url).port in (None, 6379):
         pytest.fail(f"CRYO_BROKER_URL={url}: the tests start a broker of their own on another port (they create "
                     "ACL users on it); see pytest.ini", pytrace=False)
-    server = None
     client = redis.Redis.from_url(url)
-    try:
-        client.ping()
+    try:  # one left by an earlier run that was cut short: the tests want theirs under their own control
+        client.shutdown(nosave=True)
     except redis.exceptions.ConnectionError:
-        if not shutil.which("redis-server"):
-            message = "redis-server is not installed (deploy/provision-host.sh installs it)"
-            if in_ci():
-                pytest.fail(message, pytrace=False)
-            pytest.skip(message)
-        server = Broker(url).start()
+        pass
+    if not shutil.which("redis-server"):
+        message = "redis-server is not installed (deploy/provision-host.sh installs it)"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = Broker(url).start()
     client.flushdb()
-    client.server = server  # the process, when the tests started it (the fault tier freezes and restarts it)
+    client.server = server  # the fault tier freezes and restarts it
     yield client
-    if server is not None:
-        server.stop()
+    server.stop()
 
 
 @pytest.fixture(scope="session")

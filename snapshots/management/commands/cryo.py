@@ -100,11 +100,18 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
     def control(self):
+        import threading
+
         from celery import current_app as app
 
+        from ...control import run_rounds
+
+        stop = threading.Event()
+        threading.Thread(target=run_rounds, args=(stop,), name="cryo-control-rounds", daemon=True).start()
         schedule = os.path.join(settings.VAR_DIR, "control-beat-schedule")
         os.makedirs(settings.VAR_DIR, exist_ok=True)
-        app.worker_main(["worker", "--beat", "--schedule", schedule, "--queues", "cryo.control", "--pool", "solo",
+        app.worker_main(["worker", "--beat", "--schedule", schedule, "--queues", "cryo.control", "--pool", "threads",
+                         "--concurrency", "4",
                          "--hostname", "cryo-control@%h", "--loglevel", settings.CRYO_LOG_LEVEL,
                          "--without-gossip", "--without-mingle", "--without-heartbeat"])
 
