@@ -29,6 +29,7 @@ def migration_preflight(container, target, *, checkpoint_name=None):
     source_refusal = source.refusal()
     checks.append(Check("source ready", ERROR if source_refusal else OK,
                         source_refusal or f"{source.name} is online and ready"))
+    checks.append(_engine_check(source, target))
     if target.has_image(image_id=container.image_id):
         checks.append(Check("image", OK, f"{container.image} is already on {target.name}"))
     else:
@@ -44,6 +45,20 @@ def migration_preflight(container, target, *, checkpoint_name=None):
     checks.append(_cpu_check(source, target))
     checks.append(_space_check(container, target, checkpoint_name))
     return checks
+
+
+def _engine_check(source, target):
+    """A checkpoint moves only between hosts of the same engine. Docker's checkpoint is CRIU's images of a
+    container laid out by Docker (its mounts, containerd's stdio pipes, no configuration of its own); Podman
+    restores only its own checkpoint archive, which carries the container's Podman configuration and file-system
+    changes. Neither engine can restore the other's: CRIU would have to find the other engine's mounts and pipes."""
+    if source.engine_kind == target.engine_kind:
+        return Check("engine", OK, f"both hosts run {source.get_engine_kind_display()}")
+    return Check("engine", ERROR, f"{source.name} is a {source.get_engine_kind_display()} host and {target.name} a "
+                                  f"{target.get_engine_kind_display()} host: a checkpoint cannot move between "
+                                  "engines (each restores only its own kind of checkpoint, with its own mounts and "
+                                  "container configuration); choose a target that runs "
+                                  f"{source.get_engine_kind_display()}")
 
 
 def _cpu_check(source, target):
