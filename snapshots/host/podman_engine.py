@@ -100,6 +100,12 @@ class PodmanEngine(Engine):
             shutil.rmtree(paths.checkpoints_dir(self.checkpoint_root(), container_id).parent, ignore_errors=True)
         return result
 
+    # -- images -----------------------------------------------------------------------------
+    def tag_image(self, image, ref):
+        """Name an image `ref` ("localhost/app:1"): Podman's import finds a checkpoint's image by the name it had."""
+        repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+        return self._call(self.api.tag, image, repository, tag, force=True, context=f"tag {image} as {ref}")
+
     # -- checkpoints ------------------------------------------------------------------------
     def checkpoint_create(self, container_id, name, *, exit):
         root = self.checkpoint_root()

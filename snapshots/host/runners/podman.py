@@ -27,7 +27,9 @@ def import_and_restore(ctx, *, derive):
     staged = paths.staging_dir(ctx.engine_root, ctx.job_id)
     try:
         with ctx.phase("import"):
-            transfer.ensure_image(ctx, p.get("image"), p.get("image_id"), p.get("image_archive"))
+            found = transfer.ensure_image(ctx, p.get("image"), p.get("image_id"), p.get("image_archive"))
+            if p.get("image") and found != p.get("image"):
+                engine.tag_image(found, p["image"])
             name = _target_name(ctx, derive)
         with ctx.phase("transfer"):
             transfer.receive_checkpoint(ctx, p["checkpoint_archive"], staged / "checkpoint")
