@@ -16,9 +16,9 @@
 #
 #   start   starts the service unless it already runs, waits until it answers,
 #           and prints its socket URL as the last line of standard output
-#   stop    removes every container of that store (kept when
-#           CRYO_KEEP_CONTAINERS=1; Podman's containers outlive the service),
-#           then stops the service; other instances are untouched
+#   stop    removes every container of that store (only stops them when
+#           CRYO_KEEP_CONTAINERS=1: Podman's containers would outlive the
+#           service), then stops the service; other instances are untouched
 #   status  prints the state; exit 0 running, 1 not answering, 3 stopped
 #   socket  prints the socket URL
 #   cli     runs `podman` on that store with the arguments that follow
@@ -127,7 +127,9 @@ cmd_start() {
 
 cmd_stop() {
     require_root
-    if [[ -z ${CRYO_KEEP_CONTAINERS:-} && -d $DATA_ROOT ]]; then
+    if [[ -n ${CRYO_KEEP_CONTAINERS:-} && -d $DATA_ROOT ]]; then
+        pm stop -a -t 5 >/dev/null 2>&1 || log "warning: could not stop every container"
+    elif [[ -d $DATA_ROOT ]]; then
         local ids
         ids=$(pm ps -aq 2>/dev/null || true)
         if [[ -n $ids ]]; then
