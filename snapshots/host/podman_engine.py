@@ -18,6 +18,7 @@ import os
 import shutil
 import stat
 import tarfile
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -33,6 +34,9 @@ CHUNK = 1 << 20
 CRYO_DIR = "cryo"
 # What a restore in place reads from the container's directory (the rest of an export is for an import).
 RESTORE_FILES = ("checkpoint", "devshm-checkpoint.tar", "network.status", "rootfs-diff.tar", "deleted.files")
+# Podman computes /info and /version afresh (it runs its runtime and conmon to ask their versions): 0.2-3 s each
+# here, longer under load. Heartbeats come every second, so the answers are kept this long, with a ping each time.
+FACTS_TTL = 30
 
 
 class PodmanEngine(Engine):
@@ -43,6 +47,7 @@ class PodmanEngine(Engine):
         super().__init__(url or os.environ.get("CONTAINER_HOST") or DEFAULT_URL, timeout=timeout,
                          long_timeout=long_timeout)
         self._graph_root = None
+        self._facts = {}
 
     # -- plumbing ---------------------------------------------------------------------------
     def _libpod(self, method, path, *, params=None, data=None, headers=None, stream=False, timeout=None,
@@ -59,14 +64,32 @@ class PodmanEngine(Engine):
 
         return self._call(go, context=context)
 
+    def _full_id(self, container_id):
+        """The container's full id (the runners pass one; a name or short id is looked up, one more round trip)."""
+        if len(container_id) == 64 and names.ENGINE_ID.is_valid(container_id):
+            return container_id
+        return self.inspect(container_id)["Id"]
+
     @staticmethod
     def _quoted(value):
         return quote(str(value), safe="")
 
     # -- facts ------------------------------------------------------------------------------
+    def _kept(self, what, fetch):
+        found, at = self._facts.get(what, (None, 0.0))
+        if found is not None and time.monotonic() - at < FACTS_TTL:
+            self.ping()  # a service that stopped answering is still seen at once
+            return dict(found)
+        found = fetch()
+        self._facts[what] = (found, time.monotonic())
+        return dict(found)
+
+    def version(self):
+        return self._kept("version", super().version)
+
     def info(self):
         """Docker's /info shape, with "DockerRootDir" the directory Cryo keeps this engine's checkpoints under."""
-        info = dict(super().info())
+        info = self._kept("info", super().info)
         graph_root = info.get("DockerRootDir") or ""
         if graph_root:
             self._graph_root = graph_root
@@ -109,7 +132,7 @@ class PodmanEngine(Engine):
     # -- checkpoints ------------------------------------------------------------------------
     def checkpoint_create(self, container_id, name, *, exit):
         root = self.checkpoint_root()
-        container_id = self.inspect(container_id)["Id"]
+        container_id = self._full_id(container_id)
         dest = paths.checkpoint_dir(root, container_id, name)
         if dest.exists():
             raise errors.CheckpointExists(f"checkpoint {name!r} already exists for container {container_id[:12]}")
@@ -133,11 +156,11 @@ class PodmanEngine(Engine):
             pass
 
     def checkpoints(self, container_id):
-        container_id = self.inspect(container_id)["Id"]
+        container_id = self._full_id(container_id)
         return paths.checkpoint_names(self.checkpoint_root(), container_id)
 
     def checkpoint_delete(self, container_id, name):
-        container_id = self.inspect(container_id)["Id"]
+        container_id = self._full_id(container_id)
         dest = paths.checkpoint_dir(self.checkpoint_root(), container_id, name)
         if not dest.is_dir():
             raise errors.CheckpointNotFound(f"checkpoint {name!r} does not exist for container {container_id[:12]}")
@@ -146,7 +169,7 @@ class PodmanEngine(Engine):
     def start(self, container_id, *, checkpoint=None):
         if not checkpoint:
             return super().start(container_id)
-        container_id = self.inspect(container_id)["Id"]
+        container_id = self._full_id(container_id)
         source = paths.checkpoint_dir(self.checkpoint_root(), container_id, checkpoint)
         if not source.is_dir():
             raise errors.CheckpointNotFound(f"checkpoint {checkpoint!r} does not exist for container "

@@ -48,6 +48,16 @@ class PodmanService(Daemon):
     def root_dir(self):
         return Path(f"/var/lib/cryo-podman/{self.name}")
 
+    def podman(self, *args, timeout=900):
+        """Podman's own CLI, in this process's hands, on the service's store (what a person would type)."""
+        flags = ["--root", str(self.root_dir), "--runroot", f"/run/cryo-podman/{self.name}/run",
+                 "--tmpdir", f"/run/cryo-podman/{self.name}/libpod", "--cgroup-manager", "cgroupfs",
+                 "--events-backend", "file"]
+        done = subprocess.run(["podman", *flags, *args], capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"podman {' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+        return done.stdout
+
     def cli(self, *args, timeout=120):
         return subprocess.run(["bash", str(INSTANCE), "cli", self.name, *args], capture_output=True, text=True,
                               timeout=timeout)
