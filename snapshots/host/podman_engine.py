@@ -18,6 +18,7 @@ import os
 import shutil
 import stat
 import tarfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -34,8 +35,10 @@ CHUNK = 1 << 20
 CRYO_DIR = "cryo"
 # What a restore in place reads from the container's directory (the rest of an export is for an import).
 RESTORE_FILES = ("checkpoint", "devshm-checkpoint.tar", "network.status", "rootfs-diff.tar", "deleted.files")
-# Podman computes /info and /version afresh (it runs its runtime and conmon to ask their versions): 0.2-3 s each
-# here, longer under load. Heartbeats come every second, so the answers are kept this long, with a ping each time.
+# Podman computes /info and /version afresh (it runs its runtime and conmon to ask their versions, and waits for
+# its store's lock, held for the whole of a large checkpoint or import): 0.2-3 s each here, far longer under load.
+# Heartbeats come every second and must not wait for that: the answers are kept, refreshed in the background once
+# this old, and a ping (which takes no lock) still tells at each heartbeat whether the service answers.
 FACTS_TTL = 30
 
 
@@ -48,6 +51,8 @@ class PodmanEngine(Engine):
                          long_timeout=long_timeout)
         self._graph_root = None
         self._facts = {}
+        self._refreshing = set()
+        self._lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------------
     def _libpod(self, method, path, *, params=None, data=None, headers=None, stream=False, timeout=None,
@@ -77,12 +82,27 @@ class PodmanEngine(Engine):
     # -- facts ------------------------------------------------------------------------------
     def _kept(self, what, fetch):
         found, at = self._facts.get(what, (None, 0.0))
-        if found is not None and time.monotonic() - at < FACTS_TTL:
-            self.ping()  # a service that stopped answering is still seen at once
+        if found is None:
+            found = fetch()
+            self._facts[what] = (found, time.monotonic())
             return dict(found)
-        found = fetch()
-        self._facts[what] = (found, time.monotonic())
+        self.ping()  # a service that stopped answering is still seen at once
+        if time.monotonic() - at >= FACTS_TTL:
+            with self._lock:
+                start = what not in self._refreshing
+                self._refreshing.add(what)
+            if start:
+                threading.Thread(target=self._refresh, args=(what, fetch), name=f"podman-{what}", daemon=True).start()
         return dict(found)
+
+    def _refresh(self, what, fetch):
+        try:
+            self._facts[what] = (fetch(), time.monotonic())
+        except errors.CryoError as exc:
+            log.info("Podman's %s could not be refreshed: %s", what, exc)
+        finally:
+            with self._lock:
+                self._refreshing.discard(what)
 
     def version(self):
         return self._kept("version", super().version)
