@@ -41,7 +41,7 @@ def _setup_django():
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     os.environ.update({
         "DATABASE_URL": f"sqlite:///{db}", "CRYO_SECRET_KEY": "bench", "CRYO_VAR_DIR": str(VAR),
-        "CRYO_HEARTBEAT_INTERVAL": "1", "CRYO_HEARTBEAT_GRACE": "10", "CRYO_SYNC_INTERVAL": "5",
+        "CRYO_HEARTBEAT_INTERVAL": "1", "CRYO_HEARTBEAT_GRACE": "30", "CRYO_SYNC_INTERVAL": "5",
         "CRYO_BROKER_URL": os.environ.get("CRYO_BENCH_BROKER_URL", "redis://:cryo-bench@127.0.0.1:6393/0"),
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
     })
