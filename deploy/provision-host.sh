@@ -1,5 +1,14 @@
 #!/usr/bin/env bash
-# Make this machine a CRIU-capable Docker host.
+# Make this machine a CRIU-capable Docker host, Podman host, or both.
+#
+# Usage: provision-host.sh [--docker] [--podman]
+#   (no option)  a Docker host, as before
+#   --podman     a Podman host: rootful Podman (Debian's package) with its REST
+#                service, which `cryo-agent --engine podman` talks to; on a
+#                machine run by systemd, podman.socket is enabled
+#                (unix:///run/podman/podman.sock); otherwise start the service
+#                yourself: podman system service --time 0 unix:///run/podman/podman.sock
+#   --docker --podman   both (what `make test` needs)
 #
 # Installs Docker Engine (docker.io), the tools the test image and the test
 # suite need, and a CRIU that really checkpoints on this kernel. An existing
@@ -43,7 +52,10 @@ set -euo pipefail
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(docker.io busybox-static gcc libc6-dev zstd redis-server iproute2 ca-certificates python3)
+COMMON_PACKAGES=(busybox-static gcc libc6-dev zstd redis-server iproute2 ca-certificates python3 curl)
+DOCKER_PACKAGES=(docker.io)
+# Debian's podman (4.3 on Debian 12) with runc, which hands /etc/criu/runc.conf to CRIU as it does for Docker.
+PODMAN_PACKAGES=(podman runc conmon containernetworking-plugins)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 CRIU_PREFIX=${CRIU_PREFIX:-/opt/criu4}
@@ -400,20 +412,53 @@ ensure_runc_criu_config() {
 }
 
 # ---------------------------------------------------------------------------
+# The Podman service Cryo's agent talks to: systemd's socket unit where systemd
+# runs the machine; otherwise the command to start it is printed.
+ensure_podman_service() {
+    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+        systemctl enable --now podman.socket >&2 || die "could not enable podman.socket"
+        log "Podman: the REST service answers on unix:///run/podman/podman.sock (podman.socket)"
+    else
+        log "Podman: no systemd here; start its service with: podman system service --time 0 unix:///run/podman/podman.sock"
+    fi
+}
+
 main() {
-    check_host
-    install_packages "${APT_PACKAGES[@]}"
-    local tool
-    for tool in dockerd containerd runc docker; do
-        command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found after installing docker.io; check the docker.io package"
+    local docker=0 podman=0 arg
+    for arg in "$@"; do
+        case "$arg" in
+            --docker) docker=1 ;;
+            --podman) podman=1 ;;
+            -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+            *) die "unknown option '$arg' (use --docker and/or --podman)" ;;
+        esac
     done
+    [[ $docker -eq 1 || $podman -eq 1 ]] || docker=1
+    check_host
+    local packages=("${COMMON_PACKAGES[@]}")
+    [[ $docker -eq 0 ]] || packages+=("${DOCKER_PACKAGES[@]}")
+    [[ $podman -eq 0 ]] || packages+=("${PODMAN_PACKAGES[@]}")
+    install_packages "${packages[@]}"
+    local tool
+    if [[ $docker -eq 1 ]]; then
+        for tool in dockerd containerd runc docker; do
+            command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found after installing docker.io; check the docker.io package"
+        done
+    fi
+    if [[ $podman -eq 1 ]]; then
+        for tool in podman conmon runc; do
+            command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found after installing podman; check the podman package"
+        done
+    fi
     ensure_criu
     ensure_runc_criu_config
+    [[ $podman -eq 0 ]] || ensure_podman_service
 
-    local dockerd_version criu_version
-    dockerd_version=$(dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+).*/\1/')
+    local engines="" criu_version
+    [[ $docker -eq 0 ]] || engines+="dockerd $(dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+).*/\1/'), "
+    [[ $podman -eq 0 ]] || engines+="podman $(podman --version 2>/dev/null | sed -E 's/^podman version //'), "
     criu_version=$(criu --version 2>/dev/null | sed -n -E 's/^Version: *//p' | head -n 1)
-    echo "provision-host: ready: dockerd ${dockerd_version:-?}, criu ${criu_version:-?} ($(command -v criu))"
+    echo "provision-host: ready: ${engines}criu ${criu_version:-?} ($(command -v criu))"
 }
 
 main "$@"

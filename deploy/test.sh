@@ -9,11 +9,11 @@ export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:
 
 step() { echo "==> $*" >&2; }
 
-step "Docker engine and CRIU"
+step "Docker engine, Podman and CRIU"
 if [[ $(id -u) -eq 0 ]]; then
-    bash deploy/provision-host.sh
+    bash deploy/provision-host.sh --docker --podman
 else
-    echo "test: not root: the engine tests need root to start their own Docker daemon" >&2
+    echo "test: not root: the engine tests need root to start their own Docker daemons and Podman services" >&2
 fi
 step "Redis"
 bash deploy/services.sh redis

@@ -22,6 +22,7 @@ def job_version(job):
 def host_dict(h):
     return {
         "name": h.name, "status": h.effective_status, "reason": h.effective_reason, "drained": h.drained,
+        "engine_kind": h.engine_kind, "engine_version": h.docker_version,
         "docker_version": h.docker_version, "api_version": h.api_version, "experimental": h.experimental,
         "criu_ok": h.criu_ok, "criu_version": h.criu_version, "kernel": h.kernel, "cpu_model": h.cpu_model,
         "docker_root_dir": h.docker_root_dir, "containers_running": h.containers_running,

@@ -29,6 +29,7 @@ HOST_B, DAEMON_B = "test-b", f"{DAEMON_PREFIX}-b"
 
 
 TIER_ORDER = ("unit", "web", "integration", "multihost", "browser", "faults")
+pytest_plugins = ["tests.podman_fixtures"]  # the Podman hosts beside the Docker ones
 
 
 def pytest_collection_modifyitems(items):
@@ -150,8 +151,8 @@ def start_agent(agent, django_db_blocker=None):
     return agent
 
 
-def session_agent(host, daemon, dashboard, django_db_blocker):
-    agent = start_agent(Agent(host, daemon.url, dashboard.url), django_db_blocker)
+def session_agent(host, daemon, dashboard, django_db_blocker, engine="docker"):
+    agent = start_agent(Agent(host, daemon.url, dashboard.url, engine=engine), django_db_blocker)
     with django_db_blocker.unblock():
         wait_until(lambda: Host.objects.filter(name=host, worker_id__gt="").exists() or not agent.alive(),
                    60, f"agent {host} to say hello")

@@ -28,9 +28,14 @@ URL=$1
 TAG=${2:-cryo-counter:1}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-dk() { docker -H "$URL" "$@"; }
+# CRYO_ENGINE=podman: URL is a Podman service (its REST API answers the same commands through `podman --url`).
+if [[ ${CRYO_ENGINE:-docker} == podman ]]; then
+    dk() { podman --url "$URL" "$@"; }
+else
+    dk() { docker -H "$URL" "$@"; }
+fi
 
-command -v docker >/dev/null 2>&1 || die "docker client not found; run deploy/provision-host.sh"
+command -v "${CRYO_ENGINE:-docker}" >/dev/null 2>&1 || die "${CRYO_ENGINE:-docker} client not found; run deploy/provision-host.sh"
 dk version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
     die "no Docker daemon answers on $URL (start one with deploy/dockerd-instance.sh start NAME)"
 

@@ -8,6 +8,7 @@ TEXT_FACTS = {
 }
 NUMBER_FACTS = ("cpus", "memory_bytes", "free_bytes", "containers_running")
 BOOL_FACTS = ("experimental", "criu_ok")
+ENGINE_KINDS = ("docker", "podman")
 
 
 def clean(facts):
@@ -27,6 +28,8 @@ def clean(facts):
     if isinstance(facts.get("criu_sockets_ok"), bool) or facts.get("criu_sockets_ok") is None:
         if "criu_sockets_ok" in facts:
             out["criu_sockets_ok"] = facts["criu_sockets_ok"]
+    if facts.get("engine_kind") in ENGINE_KINDS:
+        out["engine_kind"] = facts["engine_kind"]
     if isinstance(facts.get("engine_error"), str):
         out["engine_error"] = facts["engine_error"][:2000]
     return out

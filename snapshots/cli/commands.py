@@ -55,8 +55,9 @@ def hosts(api, out, json, **_):
     if not rows:
         out.write("No hosts yet. An admin adds one: cryo host add NAME (it prints the agent's join command)\n")
         return
-    table(out, ["host", "status", "docker", "criu", "running", "seen", "reason"], [
-        [h["name"] + (" (drained)" if h["drained"] else ""), h["status"], h["docker_version"] or "-",
+    table(out, ["host", "status", "engine", "criu", "running", "seen", "reason"], [
+        [h["name"] + (" (drained)" if h["drained"] else ""), h["status"],
+         f'{h.get("engine_kind") or "docker"} {h["docker_version"] or "-"}',
          (h["criu_version"] or "-") if h["criu_ok"] else "not ready", h["containers_running"], ago(h["last_seen"]),
          h["reason"]] for h in rows
     ])

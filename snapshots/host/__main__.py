@@ -21,8 +21,13 @@ def parse(argv):
                         help="one-time join token (first start only; `cryo host add NAME` makes one)")
     parser.add_argument("--state-dir", default=os.environ.get("CRYO_AGENT_STATE_DIR", "/var/lib/cryo-agent"),
                         help="private directory for the host's credential (default: /var/lib/cryo-agent)")
+    parser.add_argument("--engine", choices=("docker", "podman"), default="docker",
+                        help="the host's container engine (default: docker)")
     parser.add_argument("--docker-url", default=None,
                         help="Docker engine URL (default: $DOCKER_HOST or the local socket)")
+    parser.add_argument("--podman-url", default=None,
+                        help="Podman service URL, with --engine podman (default: $CONTAINER_HOST or "
+                             "unix:///run/podman/podman.sock)")
     parser.add_argument("--concurrency", type=int, default=2, help="jobs run at once on this host")
     parser.add_argument("--engine-timeout", type=int, default=900,
                         help="seconds an engine call may take (a 1 GiB checkpoint takes ~17 s)")
@@ -44,8 +49,13 @@ def main(argv=None):
     from .agent import Agent, AgentStopped
     from ..errors import CryoError
 
-    agent = Agent(args.url, state_dir=args.state_dir, docker_url=args.docker_url, concurrency=args.concurrency,
-                  engine_timeout=args.engine_timeout, verify=not args.insecure)
+    if args.engine == "podman" and args.docker_url:
+        sys.exit("cryo-agent: --docker-url is for a Docker host; a Podman host's service is --podman-url URL")
+    if args.engine == "docker" and args.podman_url:
+        sys.exit("cryo-agent: --podman-url needs --engine podman")
+    engine_url = args.podman_url if args.engine == "podman" else args.docker_url
+    agent = Agent(args.url, state_dir=args.state_dir, docker_url=engine_url, concurrency=args.concurrency,
+                  engine_timeout=args.engine_timeout, verify=not args.insecure, engine_kind=args.engine)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     try:

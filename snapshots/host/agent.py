@@ -13,14 +13,17 @@ from . import facts, inventory
 from .client import ApiError, Client, CredentialRejected, Unreachable
 from .consumer import QueueConsumer
 from .engine import Engine
+from .podman_engine import PodmanEngine
 from .runners.base import HANDED_OFF, StepContext
 from .runners.copies import RUNNERS as COPY_RUNNERS
+from .runners.podman import RUNNERS as PODMAN_RUNNERS
 from .runners.simple import RUNNERS as SIMPLE_RUNNERS
 
 log = logging.getLogger(__name__)
 VERSION = "1"
 REVOKED_AFTER = 20  # seconds of refused heartbeats before the agent gives up
 RUNNERS = {r.kind: r for r in [*SIMPLE_RUNNERS, *COPY_RUNNERS]}
+ENGINES = {"docker": (Engine, RUNNERS), "podman": (PodmanEngine, {r.kind: r for r in PODMAN_RUNNERS})}
 CONTAINER_EVENTS = {"create", "start", "die", "destroy", "rename", "pause", "unpause", "restore", "checkpoint",
                     "update", "kill", "stop"}
 
@@ -76,10 +79,12 @@ def _previous_is_dead(agent_id):
 
 
 class Agent:
-    def __init__(self, url, *, state_dir, docker_url=None, concurrency=2, engine_timeout=900, verify=True):
+    def __init__(self, url, *, state_dir, docker_url=None, concurrency=2, engine_timeout=900, verify=True,
+                 engine_kind="docker"):
         self.client = Client(url, verify=verify)
         self.state = State(state_dir)
         self.docker_url = docker_url
+        self.engine_class, self.runners = ENGINES[engine_kind]
         self.concurrency = concurrency
         self.engine_timeout = engine_timeout
         self.agent_id = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
@@ -95,7 +100,7 @@ class Agent:
 
     # -- start ---------------------------------------------------------------------------------------
     def engine(self, timeout=30):
-        return Engine(self.docker_url, timeout=timeout, long_timeout=self.engine_timeout)
+        return self.engine_class(self.docker_url, timeout=timeout, long_timeout=self.engine_timeout)
 
     def join(self, token):
         """Trade a one-time join token for this host's credential, kept private in the state directory."""
@@ -307,7 +312,7 @@ class Agent:
         except Unreachable as exc:
             log.warning("job %s: cannot claim it now (%s); the dashboard sends it again", job_id, exc)
             return
-        runner = RUNNERS.get(order.get("kind"))
+        runner = self.runners.get(order.get("kind"))
         step = order.get("step")
         if runner is None or step not in runner.steps or order.get("job") != job_id:
             self.report(job_id, "finish", {"agent_id": self.agent_id, "step": str(step)[:16], "outcome": "failed",

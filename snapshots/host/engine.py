@@ -17,6 +17,9 @@ DEFAULT_URL = "unix:///var/run/docker.sock"
 
 
 class Engine:
+    kind = "docker"
+    label = "Docker"
+
     def __init__(self, url=None, *, timeout=30, long_timeout=900):
         self.url = url or os.environ.get("DOCKER_HOST") or DEFAULT_URL
         self.timeout = timeout
@@ -37,10 +40,10 @@ class Engine:
         try:
             return fn(*args, **kwargs)
         except docker_errors.APIError as exc:
-            raise translate_api_error(exc, context) from exc
+            raise translate_api_error(exc, context, engine=self.label) from exc
         except requests.exceptions.Timeout as exc:
             raise errors.EngineTimeout(
-                f"Docker at {self.url} did not answer in time{f' ({context})' if context else ''}"
+                f"{self.label} at {self.url} did not answer in time{f' ({context})' if context else ''}"
             ) from exc
         except (requests.exceptions.ConnectionError, docker_errors.DockerException) as exc:
             raise errors.EngineUnreachable(self.url, _root_cause(exc)) from exc
@@ -201,7 +204,7 @@ def _root_cause(exc):
     return text.split("\n")[0][:300]
 
 
-def translate_api_error(exc, context=""):
+def translate_api_error(exc, context="", engine="Docker"):
     """Turn an engine's HTTP error into the domain error a person can act on."""
     status = getattr(exc, "status_code", None) or (exc.response.status_code if exc.response is not None else None)
     message = (exc.explanation or str(exc) or "").strip()
@@ -225,4 +228,4 @@ def translate_api_error(exc, context=""):
     if "criu" in lower or "runc" in lower or "restore" in lower or "checkpoint" in lower:
         return errors.CriuFailed(message)
     prefix = f"{context}: " if context else ""
-    return errors.EngineError(f"Docker refused {prefix}{message} (HTTP {status})")
+    return errors.EngineError(f"{engine} refused {prefix}{message} (HTTP {status})")

@@ -44,6 +44,7 @@ def engine_facts(engine):
     except OSError:
         pass
     return {
+        "engine_kind": engine.kind,
         "docker_url": engine.url,
         "docker_version": info.get("ServerVersion", ""),
         "api_version": version.get("ApiVersion", ""),

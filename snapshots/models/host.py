@@ -50,6 +50,10 @@ class Host(models.Model):
         DEGRADED = "degraded", "Degraded"
         OFFLINE = "offline", "Offline"
 
+    class Engine(models.TextChoices):
+        DOCKER = "docker", "Docker"
+        PODMAN = "podman", "Podman"
+
     name = models.CharField(max_length=63, unique=True, validators=[validate_host_name])
     docker_url = models.CharField(max_length=255, blank=True, help_text="Engine address as its agent sees it")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE, db_index=True)
@@ -67,7 +71,9 @@ class Host(models.Model):
         default=False, help_text="The agent's consumer was connected to the broker at its last heartbeat")
 
     # Engine facts as last seen by the worker.
-    docker_version = models.CharField(max_length=64, blank=True)
+    engine_kind = models.CharField(max_length=16, choices=Engine.choices, default=Engine.DOCKER,
+                                   help_text="The container engine its agent serves (a fact the agent reports)")
+    docker_version = models.CharField(max_length=64, blank=True, help_text="The engine's version (Docker or Podman)")
     api_version = models.CharField(max_length=16, blank=True)
     experimental = models.BooleanField(default=False)
     criu_ok = models.BooleanField(default=False)
@@ -136,13 +142,14 @@ class Host(models.Model):
     def engine_problems(self):
         """Reasons this engine cannot checkpoint or restore reliably, from the last facts seen."""
         problems = []
-        if not self.experimental:
+        if self.engine_kind == self.Engine.DOCKER and not self.experimental:
+            # Podman checkpoints without any experimental switch
             problems.append("the Docker daemon is not experimental (start dockerd with --experimental)")
         if not self.criu_ok:
             detail = f": {self.criu_message}" if self.criu_message else ""
             problems.append(f"CRIU is missing or `criu check` fails on the host{detail}")
         for prefix, why in BROKEN_ENGINE_PREFIXES.items():
-            if self.docker_version.startswith(prefix):
+            if self.engine_kind == self.Engine.DOCKER and self.docker_version.startswith(prefix):
                 problems.append(why)
         return problems
 
@@ -166,6 +173,11 @@ class Host(models.Model):
     def mark_offline(self, reason):
         Host.objects.filter(pk=self.pk).update(status=self.Status.OFFLINE, status_reason=reason)
         self.status, self.status_reason = self.Status.OFFLINE, reason
+
+    @property
+    def engine_label(self):
+        """"Docker 20.10.24", "Podman 4.3.1": the engine as pages and the CLI show it."""
+        return f"{self.get_engine_kind_display()} {self.docker_version}" if self.docker_version else ""
 
     def cpu_flag_set(self):
         return set(self.cpu_flags.split())

@@ -30,6 +30,7 @@ def migration_preflight(container, target, *, checkpoint_name=None):
     source_refusal = source.refusal()
     checks.append(Check("source ready", ERROR if source_refusal else OK,
                         source_refusal or f"{source.name} is online and ready"))
+    checks.append(_engine_check(source, target))
     if target.has_image(image_id=container.image_id):
         checks.append(Check("image", OK, f"{container.image} is already on {target.name}"))
     else:
@@ -63,6 +64,8 @@ def _files_check(container):
         return Check("files", ERROR, f"{container.name} has {what}: their contents do not travel with a checkpoint, "
                                      "so the new container would not find them. Move the data into the container's "
                                      "own files or copy the volume yourself, then recreate the container without it")
+    if container.host.engine_kind == "podman":
+        return Check("files", OK, "Podman's own checkpoint export carries the container's own files")
     if facts.get("rw_problem"):
         return Check("files", ERROR, facts["rw_problem"])
     if "rw_bytes" not in facts:
@@ -82,6 +85,20 @@ def _connections_check(container):
                      f"{' …' if len(peers) > 3 else ''}); they cannot be carried to another host: close them (or "
                      "stop the clients) first")
     return Check("connections", OK, "no connection to a peer outside the container")
+
+
+def _engine_check(source, target):
+    """A checkpoint moves only between hosts of the same engine. Docker's checkpoint is CRIU's images of a
+    container laid out by Docker (its mounts, containerd's stdio pipes, no configuration of its own); Podman
+    restores only its own checkpoint archive, which carries the container's Podman configuration and file-system
+    changes. Neither engine can restore the other's: CRIU would have to find the other engine's mounts and pipes."""
+    if source.engine_kind == target.engine_kind:
+        return Check("engine", OK, f"both hosts run {source.get_engine_kind_display()}")
+    return Check("engine", ERROR, f"{source.name} is a {source.get_engine_kind_display()} host and {target.name} a "
+                                  f"{target.get_engine_kind_display()} host: a checkpoint cannot move between "
+                                  "engines (each restores only its own kind of checkpoint, with its own mounts and "
+                                  "container configuration); choose a target that runs "
+                                  f"{source.get_engine_kind_display()}")
 
 
 def _cpu_check(source, target):

@@ -190,17 +190,18 @@ class Control(Process):
 class Agent(Process):
     """`cryo-agent` for one host: it knows the dashboard's URL and keeps its credential in its state directory."""
 
-    def __init__(self, host, docker_url, dashboard_url, *, concurrency=2):
+    def __init__(self, host, docker_url, dashboard_url, *, concurrency=2, engine="docker"):
         self.name = f"agent-{host}"
         super().__init__()
         self.host, self.docker_url, self.dashboard_url = host, docker_url, dashboard_url
-        self.concurrency = concurrency
+        self.concurrency, self.engine = concurrency, engine
         self.state_dir = ROOT / "var" / "test" / "agents" / host
         self.join_token = None
 
     def command(self):
-        command = [sys.executable, "-m", "snapshots.host", "--state-dir", str(self.state_dir), "--docker-url",
-                   self.docker_url, "--concurrency", str(self.concurrency)]
+        url_flag = "--podman-url" if self.engine == "podman" else "--docker-url"
+        command = [sys.executable, "-m", "snapshots.host", "--state-dir", str(self.state_dir), "--engine", self.engine,
+                   url_flag, self.docker_url, "--concurrency", str(self.concurrency)]
         if self.join_token:
             command += ["--join", self.join_token]
             self.join_token = None  # a join token works once
