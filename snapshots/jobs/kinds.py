@@ -190,7 +190,9 @@ class CopyKind(JobKind):
         else:
             p["checkpoint_upload"] = p["checkpoint_archive"] = str(store.new_upload(
                 job, Archive.Kind.CHECKPOINT, checkpoint=checkpoint, keep=self.keep_archive).pk)
-        p["rootfs_upload"] = p["rootfs_archive"] = str(store.new_upload(job, Archive.Kind.ROOTFS, keep=False).pk)
+        if job.host.engine_kind != "podman":  # Podman's own checkpoint export carries the container's files
+            p["rootfs_upload"] = p["rootfs_archive"] = str(store.new_upload(job, Archive.Kind.ROOTFS,
+                                                                            keep=False).pk)
         # The image goes into the store once per image id (the target may have lost it since its last inventory);
         # the target loads it only if it lacks it.
         image_id = job.container.image_id

@@ -74,7 +74,8 @@ class CloneRunner(Runner):
         info = ctx.engine.inspect(container_id)
         _upload_image(ctx, info)
         ctx.hand_off(_source_facts(ctx, info))  # the target starts while the archives are being written
-        transfer.upload_files(ctx, ctx.param("rootfs_upload"), info)
+        if ctx.param("rootfs_upload"):
+            transfer.upload_files(ctx, ctx.param("rootfs_upload"), info)
         if ctx.param("checkpoint_upload"):  # else the store already holds this checkpoint
             transfer.upload_checkpoint(ctx, ctx.param("checkpoint_upload"), container_id, checkpoint_name)
         return HANDED_OFF
@@ -120,7 +121,8 @@ class MigrateRunner(Runner):
         except CryoError as exc:  # the job cannot go on: the service must not stay down
             self.restore_source(ctx, f"the dashboard did not take the hand-off ({exc})")
         # The container is stopped: its files are as the checkpoint left them. The target reads both as they come.
-        transfer.upload_files(ctx, ctx.param("rootfs_upload"), engine.inspect(container_id))
+        if ctx.param("rootfs_upload"):
+            transfer.upload_files(ctx, ctx.param("rootfs_upload"), engine.inspect(container_id))
         transfer.upload_checkpoint(ctx, ctx.param("checkpoint_upload"), container_id, checkpoint_name)
         return HANDED_OFF
 
