@@ -227,14 +227,14 @@ def run():
             name = f"{PREFIX}-podman-{suffix}"
             pods.append(podman_harness.start_podman(name))
             services_started.append(name)
-        pod_hosts = [fleet.add(f"bench-pod-{s}", svc, "podman") for s, svc in zip("ab", pods)]
+        pod_hosts = [fleet.add(f"bench-pod-{s}", svc, "podman") for s, svc in zip("ab", pods, strict=True)]
         docks, dock_hosts = [], []
         if WITH_DOCKER:
             for suffix in ("a", "b"):
                 name = f"{PREFIX}-{suffix}"
                 docks.append(docker_harness.start_daemon(name))
                 daemons_started.append(name)
-            dock_hosts = [fleet.add(f"bench-dock-{s}", d, "docker") for s, d in zip("ab", docks)]
+            dock_hosts = [fleet.add(f"bench-dock-{s}", d, "docker") for s, d in zip("ab", docks, strict=True)]
         cryo_jobs(pods, pod_hosts, actor, 16)  # warm-up: images, caches, first connections
         for mib in SIZES:
             cli = podman_cli(pods, mib)

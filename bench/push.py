@@ -168,7 +168,7 @@ def count_idle_requests(browser, server, push, user, container, session):
         context = _context(browser, server, session)
         page = context.new_page()
         seen = []
-        page.on("request", lambda r: seen.append(r.url))
+        page.on("request", lambda r, seen=seen: seen.append(r.url))
         page.goto(url)
         _ready(page, push)
         before = len(seen)

@@ -87,7 +87,7 @@ class CryoCollector:
             acc["sum"] += _seconds(row["waited"])
             acc["b"] = [a + row[f"w{i}"] for i, a in enumerate(acc["b"])]
         for (kind, host), acc in sorted(waits.items()):
-            buckets = [(_le(b), n) for b, n in zip(WAIT_SECONDS, acc["b"])] + [("+Inf", acc["count"])]
+            buckets = [(_le(b), n) for b, n in zip(WAIT_SECONDS, acc["b"], strict=True)] + [("+Inf", acc["count"])]
             waited.add_metric([kind, host], buckets, acc["sum"])
         yield from (jobs, in_flight, duration, waited)
 

@@ -23,7 +23,8 @@ def unresolved():
 
 def engine_facts(host):
     return {
-        "engine_kind": host.engine_kind, "docker_version": host.docker_version, "api_version": host.api_version, "kernel": host.kernel,
+        "engine_kind": host.engine_kind, "docker_version": host.docker_version,
+        "api_version": host.api_version, "kernel": host.kernel,
         "os": host.os, "criu_version": host.criu_version, "cpu_model": host.cpu_model,
     }
 

@@ -32,7 +32,8 @@ def container(on_host, ref):
         if len(matches) > 1:
             raise InvalidRequest(f"container id prefix {ref!r} matches several containers on {on_host.name}; give more")
     if Container.objects.filter(host=on_host, name=ref, gone_at__isnull=False).exists():
-        raise InvalidRequest(f"container {ref!r} no longer exists on host {on_host.name} (it was removed from the engine)")
+        raise InvalidRequest(
+            f"container {ref!r} no longer exists on host {on_host.name} (it was removed from the engine)")
     raise InvalidRequest(f"no container {ref!r} on host {on_host.name}")
 
 

@@ -28,7 +28,8 @@ def test_an_operator_works_with_plain_links_and_forms(plain_page, people, host_a
     page.get_by_label("Checkpoint name").fill("plain-1")
     page.get_by_label("Leave running").check()
     page.get_by_role("button", name="Checkpoint").click()
-    expect(page.locator("#notices")).to_contain_text(f"Requested: checkpoint test-a/{container.name} checkpoint plain-1")
+    expect(page.locator("#notices")).to_contain_text(
+        f"Requested: checkpoint test-a/{container.name} checkpoint plain-1")
     assert page.url.endswith(f"/containers/{container.pk}/")
     expect(page.locator("tr.job")).to_contain_text("plain-1")
     assert wait_for_job(Job.objects.get(kind="checkpoint")).state == "succeeded"

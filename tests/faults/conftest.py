@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from snapshots.models import AuditEvent, Job
+from snapshots.models import AuditEvent
 
 from ..harness.engine import in_ci
 from ..harness.processes import ROOT

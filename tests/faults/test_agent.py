@@ -98,7 +98,7 @@ def test_a_target_agent_killed_mid_transfer_rolls_the_migration_back(
     with running_counter(daemon_a, host_a, mib=256) as (container, row):
         seed = wait_for_ticks(container, 3).starts[0][0]
         job = ask.migrate(people.otto, HOST_A, row.name, to="test-b", origin=origin)
-        killed = kill_at(agent_b, job, "transfer", timeout=120)
+        kill_at(agent_b, job, "transfer", timeout=120)
         took = settle(job, 120)
         assert job.state == Job.State.FAILED and job.result.get("rolled_back"), (job.error, job.result)
         container.reload()

@@ -60,7 +60,7 @@ def test_a_broker_restarted_without_persistence_loses_no_job(
         assert fresh.llen("cryo.host.test-a") == 0 and "cryo-host-test-a" not in fresh.acl_users()
     finally:
         thaw(agent_a)
-    took = settle(job, 90)
+    settle(job, 90)
     assert job.state == Job.State.SUCCEEDED, job.error
     assert job.send_count >= 2, "the control process sent the lost message again"
     assert audited(job)

@@ -28,7 +28,6 @@ def test_an_engine_killed_mid_checkpoint_leaves_a_job_that_says_what_became_of_t
         pid = int(subprocess.run(["cat", f"/run/cryo-docker/{daemon_a.name}/docker.pid"], capture_output=True,
                                  text=True).stdout)
         subprocess.run(["kill", "-KILL", str(pid)], check=True)
-        killed = time.monotonic()
         wait_until(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(") ")[1][0]
                    in "ZX", 30, "the engine to be gone")
         took = settle(job, 120)

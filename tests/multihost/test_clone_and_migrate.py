@@ -1,7 +1,6 @@
 """Otto moves containers between two real Docker daemons, each served by its own agent process."""
 import pytest
 
-from snapshots import services
 from snapshots.errors import InvalidRequest
 from snapshots.models import AuditEvent, Container, Job
 

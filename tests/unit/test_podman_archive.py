@@ -34,7 +34,8 @@ def test_an_export_unpacks_into_a_new_directory_with_its_files(tmp_path):
     assert sorted(os.listdir(tmp_path / "one")) == ["checkpoint", "config.dump", "rootfs-diff.tar"]
 
 
-@pytest.mark.parametrize("member", [("../escape", b"x"), ("/etc/cryo-owned", b"x"), ("checkpoint/parent", ("link", "/"))])
+@pytest.mark.parametrize(
+    "member", [("../escape", b"x"), ("/etc/cryo-owned", b"x"), ("checkpoint/parent", ("link", "/"))])
 def test_an_export_that_climbs_out_or_links_is_refused_before_writing_it(tmp_path, member):
     with pytest.raises(ArchiveRejected):
         unpack_export(export_tar([("config.dump", b"{}"), member]), tmp_path / "one")
