@@ -104,6 +104,7 @@ def live_stream():
 
 @register.simple_tag
 def live_trigger():
-    """When a live part refreshes: on a pushed event about it (cryo.js triggers cryo:changed); polling every second
-    only while no stream is open (cryo.js keeps `cryoLive` up to date); once when a stream (re)opens."""
-    return "cryo:changed, cryo:resync, every 1s [!cryoLive]"
+    """When a live part refreshes: on a pushed event about it (cryo.js triggers cryo:changed); every second while no
+    stream is open (cryo.js triggers cryo:poll, so no htmx filter expression needs eval under the CSP); once when a
+    stream (re)opens."""
+    return "cryo:changed, cryo:resync, cryo:poll"

@@ -44,20 +44,37 @@ def staging_dir(engine_root, job_id):
     return _under(root / job, root)
 
 
-# A dump is complete once CRIU wrote its inventory and runc its descriptors (the last files of a dump).
-COMPLETE_MARKS = ("inventory.img", "pstree.img", "descriptors.json")
+# A dump is complete once CRIU wrote its inventory and the runtime its descriptors (the last files of a dump):
+# Docker's layout has them at the top; Podman's exported layout has its configuration there and CRIU's images in
+# checkpoint/ (and Cryo places it whole, by a rename).
+COMPLETE_LAYOUTS = (
+    ("inventory.img", "pstree.img", "descriptors.json"),
+    ("config.dump", "spec.dump", "checkpoint/inventory.img", "checkpoint/pstree.img"),
+)
+
+
+def is_complete(folder):
+    return any(all((folder / mark).is_file() for mark in layout) for layout in COMPLETE_LAYOUTS)
+
+
+def checkpoint_names(engine_root, container_id):
+    """The checkpoints the engine holds for a container, read from its directory (what the engine's API lists)."""
+    try:
+        folder = checkpoints_dir(engine_root, container_id)
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and names.CHECKPOINT.is_valid(p.name))
+    except (OSError, names.InvalidName, PathRefused):
+        return []
 
 
 def checkpoints_on_disk(engine_root, container_id):
-    """The checkpoints the engine holds for a container (what its API lists), each with whether it is complete and
-    its size: a dump cut off by a dying engine leaves a directory that can never be restored."""
-    try:
-        folder = checkpoints_dir(engine_root, container_id)
-        entries = sorted(p for p in folder.iterdir() if p.is_dir() and names.CHECKPOINT.is_valid(p.name))
-    except (OSError, names.InvalidName, PathRefused):
-        return []
-    return [{"name": p.name, "complete": all((p / mark).is_file() for mark in COMPLETE_MARKS),
-             "size": directory_size(p) or 0, "quiet": _quiet_seconds(p)} for p in entries]
+    """The checkpoints the engine holds for a container, each with whether it is complete and its size: a dump cut
+    off by a dying engine leaves a directory that can never be restored."""
+    found = []
+    for name in checkpoint_names(engine_root, container_id):
+        folder = checkpoints_dir(engine_root, container_id) / name
+        found.append({"name": name, "complete": is_complete(folder),
+                      "size": directory_size(folder) or 0, "quiet": _quiet_seconds(folder)})
+    return found
 
 
 def _quiet_seconds(folder):

@@ -86,7 +86,7 @@
     event.detail.elt.cryoOpened = true;
     window.cryoLive = true;
     // Whatever changed before the stream opened (or while it was down) would be missed: catch up once.
-    document.querySelectorAll("[data-live]").forEach(function (part) { htmx.trigger(part, "cryo:resync"); });
+    liveParts("cryo:resync");
   });
   document.addEventListener("htmx:sseError", function (event) {
     var elt = event.detail.elt || event.target;
@@ -100,6 +100,18 @@
     pollUnlessBack();
   });
   document.addEventListener("htmx:sseClose", function () { window.cryoLive = false; });
+
+  // Polling while no stream is open: every live part asks again each second (none while the tab is hidden; it
+  // catches up when it is shown again).
+  function liveParts(event) {
+    document.querySelectorAll("[data-live]").forEach(function (part) { htmx.trigger(part, event); });
+  }
+  setInterval(function () {
+    if (!window.cryoLive && !document.hidden) { liveParts("cryo:poll"); }
+  }, 1000);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { liveParts("cryo:resync"); }
+  });
   document.addEventListener("htmx:load", function (event) { catchUp(event.target); });
 
   document.addEventListener("htmx:sendError", function () {

@@ -1,6 +1,7 @@
 """Browser tests: Debian's Chromium driven by Playwright against the dashboard as gunicorn serves it, with real
 agents and the real engine."""
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,16 @@ def sign_in(page, username, password):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
     return page
+
+
+def wait_for_js(page, expression, timeout=15):
+    """Wait until a JavaScript expression is true in the page. Playwright's wait_for_function compiles its predicate
+    in the page, which the dashboard's Content-Security-Policy (no eval) refuses; evaluate is not subject to it."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{expression} was still false after {timeout} s")
+        page.wait_for_timeout(50)
 
 
 def screenshot(page, name):

@@ -13,7 +13,7 @@ from snapshots.services import Origin
 from ..harness import jobs
 from ..harness.web import WebServer
 from ..web.conftest import make_container, make_host
-from .conftest import sign_in
+from .conftest import sign_in, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +50,7 @@ def requests_since(page, t0):
 
 
 def wait_for_stream(page):
-    page.wait_for_function("window.cryoLive === true")
+    wait_for_js(page, "window.cryoLive === true")
     page.wait_for_timeout(300)  # let the catch-up request of a freshly opened stream land
 
 
@@ -130,7 +130,7 @@ def test_a_page_whose_stream_was_cut_catches_up_on_what_it_missed_once_the_serve
     jobs.expire(job)
     server.start()
     expect(page.locator("#job-state")).to_have_text("Failed", timeout=20_000)
-    page.wait_for_function("window.cryoLive === true", timeout=20_000)
+    wait_for_js(page, "window.cryoLive === true", timeout=20)
 
 
 def test_served_without_push_the_job_page_still_follows_the_job_by_polling(browser, people, queued):

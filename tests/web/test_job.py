@@ -29,7 +29,7 @@ def test_it_shows_who_when_and_from_where(as_vic, fleet):
 def test_a_running_job_shows_its_phase_and_follows_its_events_or_polls_every_second(as_vic, fleet):
     job = running(fleet.checkpoint_job())
     content = as_vic.get(f"/jobs/{job.id}/").content.decode()
-    assert 'hx-trigger="cryo:changed, cryo:resync, every 1s [!cryoLive]"' in content
+    assert 'hx-trigger="cryo:changed, cryo:resync, cryo:poll"' in content
     assert f'data-job="{job.id}"' in content
     assert 'sse-connect="/events/"' in content and "checkpoint · running for" in content
     assert "<em>in progress</em>" in content
