@@ -3,9 +3,10 @@ uvicorn's worker class) and by polling (the WSGI server of before, where pages p
 Debian's Chromium through Playwright against live servers; the requests an idle open page makes in 30 s; and the
 server time of pages over HTTP under both serving models, also with 50 event streams open.
 
-The job changes the way a worker changes it: claimed, then snapshots.lifecycle's Run.phase and finish. The change
-is timed from just before the lifecycle call (which commits and publishes) to the moment a MutationObserver in
-the page sees the new state. Needs Redis on loopback and /usr/bin/chromium; uses a SQLite file under var/bench/.
+The job changes the way the worker API changes it for an agent: claimed, then snapshots.jobs.transitions'
+report_phase and complete. The change is timed from just before the transition (which commits and publishes) to
+the moment a MutationObserver in the page sees the new state. The page's Content-Security-Policy refuses eval, so
+waits in the page are evaluate loops. Needs Redis on loopback and /usr/bin/chromium; uses a SQLite file under var/bench/.
 
 Knobs (environment): CRYO_BENCH_PUSH_TRIALS (default 20), CRYO_BENCH_PUSH_IDLE_SECONDS (default 30).
 """
@@ -72,8 +73,10 @@ def _fleet():
     team = Group.objects.create(name="bench-team")
     user = User.objects.create_user("bench-otto", "", "bench-otto-password")
     user.groups.add(team)
-    host = Host.objects.create(name="bench-push", status="online", last_seen=timezone.now() + timezone.timedelta(
-        days=1), experimental=True, criu_ok=True, docker_version="27.5.1", worker_id="bench:1")
+    # Seen "tomorrow": the bench runs no control process, and the host must stay online while it plays its agent.
+    host = Host.objects.create(name="bench-push", status=Host.Status.ONLINE, consumer_ok=True, experimental=True,
+                               last_seen=timezone.now() + timezone.timedelta(days=1), criu_ok=True,
+                               docker_version="27.5.1", api_version="1.47")
     host.operator_groups.add(team)
     container = Container.objects.create(host=host, name="bench-web", engine_id="b" * 64, state="running")
     client = Client()
@@ -81,29 +84,53 @@ def _fleet():
     return user, host, container, client.cookies["sessionid"].value
 
 
+AGENT = "bench:1:push"
+
+
 def _queued_job(user, container, n):
-    from snapshots.services import Origin, request_checkpoint
+    from snapshots import services
+    from snapshots.services import Origin
 
-    with mock.patch("snapshots.services.dispatch.send"):  # no worker: the bench plays the worker's part
-        return request_checkpoint(user, container.host.name, container.name, name=f"bench-{n}",
-                                  origin=Origin(source="127.0.0.1"))
-
-
-class _Ctx:
-    def __init__(self, host):
-        self.host_id, self.host_name, self.worker_id, self.engine = host.pk, host.name, "bench:1", None
+    with mock.patch("snapshots.jobs.outbox.publish"):  # no agent: the bench plays the agent's part
+        return services.checkpoint(user, container, name=f"bench-{n}", origin=Origin(source="127.0.0.1"))
 
 
-def _claim(job, host):
-    from django.utils import timezone
+def _claim(job):
+    from snapshots.jobs import transitions
 
-    from snapshots import lifecycle
-    from snapshots.models import Job
-
-    Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
-        state=Job.State.RUNNING, started_at=timezone.now(), claimed_by="bench:1", phase="starting")
     job.refresh_from_db()
-    return lifecycle.Run(job, _Ctx(host))
+    transitions.claim(job.id, job.step_host, AGENT)
+    job.refresh_from_db()
+    return job
+
+
+def _phase(job, name, seconds=None):
+    from snapshots.jobs import transitions
+
+    transitions.report_phase(job.id, job.step_host, AGENT, job.step, name, seconds=seconds)
+
+
+def _succeed(job):
+    from snapshots.jobs import transitions
+
+    transitions.complete(job.id, job.step_host, AGENT, job.step, {})
+
+
+def _drop(job):
+    """A job the bench queued only to look at: it ends, so that nothing is left in flight."""
+    from snapshots.jobs import transitions
+
+    job.refresh_from_db()
+    transitions.claim(job.id, job.step_host, AGENT)
+    transitions.fail(job.id, job.step_host, AGENT, job.step, "bench: done", {})
+
+
+def _wait_for_js(page, expression, timeout=10_000):
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression} still false after {timeout} ms")
+        page.wait_for_timeout(5)
 
 
 def _context(browser, server, session):
@@ -115,15 +142,12 @@ def _context(browser, server, session):
 
 def _ready(page, push):
     if push:
-        page.wait_for_function("window.cryoLive === true")
+        _wait_for_js(page, "window.cryoLive === true", 15_000)
     page.wait_for_timeout(400)  # the stream's catch-up request, or the first poll, lands
 
 
 def measure_latency(browser, server, push, user, host, container, session, rng):
     """Per trial: open a queued job's page, then (at a random moment) start it and finish it like a worker."""
-    from snapshots import lifecycle
-    from snapshots.models import Job
-
     running, finished = [], []
     context = _context(browser, server, session)
     page = context.new_page()
@@ -133,15 +157,16 @@ def measure_latency(browser, server, push, user, host, container, session, rng):
         page.evaluate(WATCH)
         _ready(page, push)
         page.wait_for_timeout(rng.uniform(0, 1000))
-        run = _claim(job, host)
         t0 = time.time() * 1000
-        with run.phase("checkpoint"):
-            page.wait_for_function("'Running' in window.cryoShown", timeout=10_000)
-            running.append(page.evaluate("window.cryoShown['Running']") - t0)
-            page.wait_for_timeout(rng.uniform(0, 1000))
-            t1 = time.time() * 1000
-        lifecycle.finish(run, Job.State.SUCCEEDED, result={})
-        page.wait_for_function("'Succeeded' in window.cryoShown", timeout=10_000)
+        job = _claim(job)
+        _phase(job, "checkpoint")
+        _wait_for_js(page, "'Running' in window.cryoShown")
+        running.append(page.evaluate("window.cryoShown['Running']") - t0)
+        page.wait_for_timeout(rng.uniform(0, 1000))
+        _phase(job, "checkpoint", seconds=0.5)
+        t1 = time.time() * 1000
+        _succeed(job)
+        _wait_for_js(page, "'Succeeded' in window.cryoShown")
         finished.append(page.evaluate("window.cryoShown['Succeeded']") - t1)
     context.close()
     return {"running_ms": _stats(running), "succeeded_ms": _stats(finished)}
@@ -175,9 +200,7 @@ def count_idle_requests(browser, server, push, user, container, session):
         page.wait_for_timeout(IDLE_SECONDS * 1000)
         out[name] = len(seen) - before
         context.close()
-    from snapshots import lifecycle
-
-    lifecycle.fail_unstarted(job.id, "bench: done")
+    _drop(job)
     return out
 
 
@@ -194,8 +217,8 @@ def http_latency(server, session, paths, streams=0):
                 while not stop.is_set():
                     if not response.readline():
                         break
-        except Exception:
-            held.append("error")
+        except Exception as exc:
+            held.append(f"error: {exc!r}")
 
     threads = [threading.Thread(target=hold, daemon=True) for _ in range(streams)]
     for t in threads:
@@ -215,7 +238,8 @@ def http_latency(server, session, paths, streams=0):
                 times.append((time.perf_counter() - t0) * 1000)
         rows[name] = _stats(times)
     stop.set()
-    return {"pages": rows, "streams_open": sum(1 for s in held if s == 200)}
+    errors = sorted({s for s in held if s != 200})
+    return {"pages": rows, "streams_open": sum(1 for s in held if s == 200), "stream_errors": errors}
 
 
 def _stats(values):
@@ -260,9 +284,7 @@ def run():
                 if push:
                     result["push_http_with_streams"] = http_latency(server, session, paths, streams=OPEN_STREAMS)
                 print(f"  page latency over HTTP: {result[f'{mode}_http']}", flush=True)
-                from snapshots import lifecycle
-
-                lifecycle.fail_unstarted(job.id, "bench: done")
+                _drop(job)
                 server.stop()
             browser.close()
     finally:
@@ -274,7 +296,7 @@ def run():
 
 
 def markdown(result):
-    lines = [f"Time from a job's change (made through snapshots.lifecycle, as a worker does) to the open job page "
+    lines = [f"Time from a job's change (made through the worker API's transitions, as an agent's report does) to the open job page "
              f"showing it, in Chromium, {result['trials']} trials per mode, the change at a random moment:", "",
              "| mode | server | to \"Running\" p50 / p95 / max ms | to \"Succeeded\" p50 / p95 / max ms |",
              "|---|---|---:|---:|"]
