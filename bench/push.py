@@ -6,7 +6,8 @@ server time of pages over HTTP under both serving models, also with 50 event str
 The job changes the way the worker API changes it for an agent: claimed, then snapshots.jobs.transitions'
 report_phase and complete. The change is timed from just before the transition (which commits and publishes) to
 the moment a MutationObserver in the page sees the new state. The page's Content-Security-Policy refuses eval, so
-waits in the page are evaluate loops. Needs Redis on loopback and /usr/bin/chromium; uses a SQLite file under var/bench/.
+waits in the page are evaluate loops. Needs Redis on loopback and /usr/bin/chromium; uses a SQLite file under
+var/bench/.
 
 Knobs (environment): CRYO_BENCH_PUSH_TRIALS (default 20), CRYO_BENCH_PUSH_IDLE_SECONDS (default 30).
 """
@@ -296,8 +297,8 @@ def run():
 
 
 def markdown(result):
-    lines = [f"Time from a job's change (made through the worker API's transitions, as an agent's report does) to the open job page "
-             f"showing it, in Chromium, {result['trials']} trials per mode, the change at a random moment:", "",
+    lines = [f"Time from a job's change (made through the worker API's transitions, as an agent's report does) to "
+             f"the open job page showing it, in Chromium, {result['trials']} trials per mode, the change at a random moment:", "",
              "| mode | server | to \"Running\" p50 / p95 / max ms | to \"Succeeded\" p50 / p95 / max ms |",
              "|---|---|---:|---:|"]
     for mode in ("push", "polling"):
