@@ -298,7 +298,8 @@ def run():
 
 def markdown(result):
     lines = [f"Time from a job's change (made through the worker API's transitions, as an agent's report does) to "
-             f"the open job page showing it, in Chromium, {result['trials']} trials per mode, the change at a random moment:", "",
+             f"the open job page showing it, in Chromium, {result['trials']} trials per mode, the change at a random "
+             "moment:", "",
              "| mode | server | to \"Running\" p50 / p95 / max ms | to \"Succeeded\" p50 / p95 / max ms |",
              "|---|---|---:|---:|"]
     for mode in ("push", "polling"):
