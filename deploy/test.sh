@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: provision what the suite needs on this machine, then run the whole suite.
-# Under CI=true the whole suite runs on PostgreSQL (production's database), then the tiers whose behaviour can
-# differ per database run again on SQLite (make run's): unit, web and integration (several processes sharing
-# one file). Extra arguments go to pytest (and then replace the tier selection).
+# Under CI=true the whole suite runs on PostgreSQL (production's database), then what can differ per database runs
+# again on SQLite (make run's): the unit and web tiers (queries, constraints, the audit chain's guards) and one
+# integration file whose dashboard, control process and agents share one SQLite file as make run's do. The engine
+# tiers above that exercise agents and engines, not the database, so they run once. Extra arguments go to pytest
+# (and then replace the tier selection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
@@ -28,7 +30,7 @@ run_suite() {
     local label=$1; shift
     step "Test suite on $label"
     local status=0
-    .venv/bin/python -m pytest "$@" || status=$?
+    .venv/bin/python -m pytest --durations=15 "$@" || status=$?
     if [[ $status -eq 5 ]]; then
         echo "test: no test was collected" >&2
         return 1
@@ -43,7 +45,8 @@ if [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; then
     if [[ $# -gt 0 ]]; then
         (unset DATABASE_URL; run_suite "SQLite" "$@")
     else
-        (unset DATABASE_URL; run_suite "SQLite (unit, web, integration)" tests/unit tests/web tests/integration)
+        (unset DATABASE_URL; run_suite "SQLite (unit, web, one integration file)" tests/unit tests/web \
+            tests/integration/test_checkpoint_and_restore.py)
     fi
 else
     if [[ -n ${DATABASE_URL:-} ]]; then run_suite "DATABASE_URL" "$@"; else run_suite "SQLite" "$@"; fi
