@@ -21,103 +21,14 @@ and one agent per host, on a SQLite database under var/bench/. Sizes: $CRYO_BENC
 """
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var" / "bench"
-PREFIX = os.environ.get("CRYO_BENCH_DAEMON_PREFIX", "cryo-bench")
+from bench._fleet import bench_user, check_continues, fleet, inventory_row, setup_django, timed_job, wait
+
 SIZES = [int(s) for s in os.environ.get("CRYO_BENCH_PODMAN_SIZES", "16,256,1024").split(",") if s.strip()]
 WITH_DOCKER = os.environ.get("CRYO_BENCH_DOCKER", "yes") != "no"
-sys.path.insert(0, str(ROOT))
-
-
-def _setup_django():
-    VAR.mkdir(parents=True, exist_ok=True)
-    db = VAR / "podman.sqlite3"
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    os.environ.update({
-        "DATABASE_URL": f"sqlite:///{db}", "CRYO_SECRET_KEY": "bench", "CRYO_VAR_DIR": str(VAR),
-        "CRYO_HEARTBEAT_INTERVAL": "1", "CRYO_HEARTBEAT_GRACE": "30", "CRYO_SYNC_INTERVAL": "5",
-        "CRYO_BROKER_URL": os.environ.get("CRYO_BENCH_BROKER_URL", "redis://:cryo-bench@127.0.0.1:6393/0"),
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-    })
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-class Fleet:
-    """The broker, the dashboard, the control process, and an agent per engine host."""
-
-    def __init__(self):
-        from tests.harness.processes import Broker, Control, Dashboard, port_open
-        from urllib.parse import urlsplit
-
-        url = os.environ["CRYO_BROKER_URL"]
-        self.broker = None if port_open(urlsplit(url).port) else Broker(url).start()
-        self.dashboard = Dashboard().start()
-        self.control = Control().start()
-        self.agents, self.engines = [], []
-
-    def add(self, host_name, engine, kind):
-        from snapshots.models import Host, JoinToken
-        from tests.harness.processes import Agent
-
-        host = Host.all_objects.filter(name=host_name).first() or Host.objects.create(name=host_name)
-        _row, token = JoinToken.issue(host, created_by_name="bench")
-        agent = Agent(host_name, engine.url, self.dashboard.url, engine=kind)
-        import shutil
-
-        shutil.rmtree(agent.state_dir, ignore_errors=True)
-        agent.join_token = token
-        agent.start()
-        self.agents.append(agent)
-        return _wait(lambda: Host.objects.filter(name=host_name, status="online").exclude(worker_id="").first(), 90,
-                     f"host {host_name} online")
-
-    def stop(self):
-        for process in [*self.agents, self.control, self.dashboard, self.broker]:
-            if process is not None:
-                process.stop()
-
-
-def wait_job(job, timeout=600):
-    from snapshots.models import Job
-
-    return _wait(lambda: Job.objects.filter(pk=job.pk, state__in=("succeeded", "failed")).first(), timeout,
-                 f"job {job.pk}")
-
-
-def ok(job):
-    if job.state != "succeeded":
-        raise RuntimeError(f"{job.kind} job failed: {job.error}")
-    return job
-
-
-def check_continues(container, frozen_at, seed):
-    """The restored counter goes on from where it was frozen, with its memory, not started again."""
-    from tests.harness.engine import counter_log, wait_for_ticks
-
-    log = wait_for_ticks(container, frozen_at + 2, timeout=60)
-    if seed not in log.seeds or not log.all_memory_ok or len(log.seeds) != 1:
-        raise RuntimeError(f"{container.name} did not continue its process: {counter_log(container)}")
 
 
 def podman_cli(service, mib):
@@ -166,26 +77,20 @@ def cryo_jobs(service, hosts, actor, mib, *, in_place=True):
     container = a.run_counter(mib=mib)
     try:
         seed = wait_for_ticks(container, 2, timeout=120).starts[0][0]
-        row = _wait(lambda: Container.objects.filter(host=host_a, engine_id=container.id, state="running").first(),
-                    60, "inventory")
+        row = inventory_row(host_a, container)
         if in_place:
-            t0 = time.monotonic()
-            job = ok(wait_job(services.checkpoint(actor, row, name="bench", origin=origin)))
-            out["checkpoint_wall_s"] = round(time.monotonic() - t0, 3)
+            job, out["checkpoint_wall_s"] = timed_job(
+                lambda: services.checkpoint(actor, row, name="bench", origin=origin))
             out["checkpoint_s"] = job.result["checkpoint_seconds"]
             out["size_bytes"] = job.result["size_bytes"]
             frozen_at = counter_log(container).last_tick
-            row = _wait(lambda: Container.objects.filter(pk=row.pk, state="exited").first(), 60, "exited")
+            row = wait(lambda: Container.objects.filter(pk=row.pk, state="exited").first(), 60, "exited")
             checkpoint = row.checkpoints.get(name="bench", status="present")
-            t0 = time.monotonic()
-            job = ok(wait_job(services.restore(actor, checkpoint, origin=origin)))
-            out["restore_wall_s"] = round(time.monotonic() - t0, 3)
+            job, out["restore_wall_s"] = timed_job(lambda: services.restore(actor, checkpoint, origin=origin))
             out["restore_s"] = job.result["restore_seconds"]
             check_continues(container, frozen_at, seed)
-            row = _wait(lambda: Container.objects.filter(pk=row.pk, state="running").first(), 60, "running")
-        t0 = time.monotonic()
-        job = ok(wait_job(services.migrate(actor, row, to=host_b, origin=origin)))
-        out["migration_wall_s"] = round(time.monotonic() - t0, 3)
+            row = wait(lambda: Container.objects.filter(pk=row.pk, state="running").first(), 60, "running")
+        job, out["migration_wall_s"] = timed_job(lambda: services.migrate(actor, row, to=host_b, origin=origin))
         out["downtime_s"] = job.result["downtime_seconds"]
         out["migration_phases"] = {p["name"]: p.get("seconds") for p in job.phases}
         moved = b.client.containers.get(job.result["target_container_id"])
@@ -210,31 +115,17 @@ def precopy_support():
 
 
 def run():
-    _setup_django()
-    from django.contrib.auth.models import User
-
-    from tests.harness import engine as docker_harness
-    from tests.harness import podman as podman_harness
-
-    actor = User.objects.create_superuser("bench", "bench@example.test", "bench-password")
-    services_started, daemons_started = [], []
-    fleet = Fleet()
+    setup_django("podman")
+    actor = bench_user()
     result = {"sizes_mib": SIZES, "rows": [], "docker": [], "precopy": precopy_support(),
               "target": "Cryo within 1.1x of Podman's own CLI for checkpoint, restore and a move"}
-    try:
-        pods = []
-        for suffix in ("a", "b"):
-            name = f"{PREFIX}-podman-{suffix}"
-            pods.append(podman_harness.start_podman(name))
-            services_started.append(name)
-        pod_hosts = [fleet.add(f"bench-pod-{s}", svc, "podman") for s, svc in zip("ab", pods, strict=True)]
+    with fleet() as hosts:
+        pods = [hosts.podman(suffix) for suffix in "ab"]
+        pod_hosts = [hosts.add(f"bench-pod-{s}", svc, "podman") for s, svc in zip("ab", pods, strict=True)]
         docks, dock_hosts = [], []
         if WITH_DOCKER:
-            for suffix in ("a", "b"):
-                name = f"{PREFIX}-{suffix}"
-                docks.append(docker_harness.start_daemon(name))
-                daemons_started.append(name)
-            dock_hosts = [fleet.add(f"bench-dock-{s}", d, "docker") for s, d in zip("ab", docks, strict=True)]
+            docks = [hosts.docker(suffix) for suffix in "ab"]
+            dock_hosts = [hosts.add(f"bench-dock-{s}", d, "docker") for s, d in zip("ab", docks, strict=True)]
         cryo_jobs(pods, pod_hosts, actor, 16)  # warm-up: images, caches, first connections
         for mib in SIZES:
             cli = podman_cli(pods, mib)
@@ -248,12 +139,6 @@ def run():
                 docker = cryo_jobs(docks, dock_hosts, actor, mib, in_place=False)
                 result["docker"].append({"mib": mib, "downtime_s": docker["downtime_s"],
                                          "phases": docker["migration_phases"]})
-    finally:
-        fleet.stop()
-        for name in services_started:
-            podman_harness.stop_podman(name)
-        for name in daemons_started:
-            docker_harness.stop_daemon(name)
     return result
 
 
