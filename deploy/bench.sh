@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/python-env.sh
-# The migration benchmark drives real Docker daemons and workers: the same provisioning as the tests.
+# The engine benchmarks drive real Docker daemons (and Podman) and agents: the same provisioning as the tests.
 if [[ $(id -u) -eq 0 ]]; then bash deploy/provision-host.sh; fi
 bash deploy/services.sh redis
 exec .venv/bin/python bench/run.py "$@"
