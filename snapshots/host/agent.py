@@ -154,6 +154,7 @@ class Agent:
     def serve(self):
         """Run until stopped: heartbeat and engine events on their own threads, the consumer on this one."""
         threads = [threading.Thread(target=self._heartbeats, name="cryo-heartbeat", daemon=True),
+                   threading.Thread(target=self._inventories, name="cryo-inventory", daemon=True),
                    threading.Thread(target=self._events, name="cryo-events", daemon=True)]
         for thread in threads:
             thread.start()
@@ -198,16 +199,12 @@ class Agent:
 
     def _heartbeats(self):
         engine = self.engine()
-        last_sync = 0.0
         refused_since = None
         interval = self.config.get("heartbeat_interval", 5)
         while not self.stop_event.is_set():
             try:
                 self.beat(engine)
                 refused_since = None
-                if time.monotonic() - last_sync > self.config.get("sync_interval", 60):
-                    last_sync = time.monotonic()
-                    self.send_inventory(engine)
             except CredentialRejected:
                 # Every request is refused from now on; stop once that has lasted (not on one answer, which may
                 # come from a dashboard whose database is being restored).
@@ -226,6 +223,21 @@ class Agent:
             except Exception:
                 log.exception("heartbeat failed")
             self.stop_event.wait(interval)
+
+    def _inventories(self):
+        """The full listing, on a thread of its own: the engine can hold a listing for as long as it restores a
+        container, and the heartbeats must not wait for it."""
+        engine = self.engine()
+        while not self.stop_event.is_set():
+            try:
+                self.send_inventory(engine)
+            except CredentialRejected:
+                pass  # the heartbeats decide what a refused credential means
+            except CryoError as exc:
+                log.warning("inventory not sent: %s", exc)
+            except Exception:
+                log.exception("inventory not sent")
+            self.stop_event.wait(self.config.get("sync_interval", 60))
 
     def beat(self, engine):
         with self.lock:

@@ -1,6 +1,7 @@
 """An agent killed (as a crash or an OOM kill would) at each phase of a checkpoint, a restore and a migration: the
 job ends within a bound with the truth about the container, the container is usable, and asking again works."""
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,21 @@ from .conftest import audited, record, settle
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 
 
-def kill_at(agent, job, phase, timeout=60):
+def engine_restoring(container_id):
+    """Whether the OCI runtime is restoring this container right now (runc's `restore` command for its id): from
+    then on the engine finishes the restore whatever becomes of the agent that asked for it."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"restore" in args and any(container_id.encode() in a for a in args):
+            return True
+    return False
+
+
+def kill_at(agent, job, phase, timeout=60, *, once=None):
+    """Kill the agent once the job reached `phase` (and, given `once`, once that also holds), then start it again."""
     def reached():
         found = Job.objects.get(pk=job.pk)
         assert not found.is_terminal, f"the job ended before phase {phase}: {found.state} {found.error}"
@@ -28,6 +43,8 @@ def kill_at(agent, job, phase, timeout=60):
         found = Job.objects.get(pk=job.pk)
         raise AssertionError(f"phase {phase} not reached: {found.state} step {found.step} on {found.step_host} "
                              f"phase {found.phase!r} phases {[p['name'] for p in found.phases]}") from None
+    if once is not None:
+        wait_until(once, timeout, "the engine at work", interval=0.02)
     agent.kill()
     killed = time.monotonic()
     agent.start()  # as its service manager would, a moment later
@@ -63,7 +80,9 @@ def test_an_agent_killed_mid_restore_comes_back_and_the_restore_is_found_done(
         succeeded(ask.checkpoint(people.otto, HOST_A, row.name, name="to-restore", origin=origin), timeout=120)
         wait_until(lambda: not ask.resolve.container(host_a, row.name).is_running, 30, "the stop in the inventory")
         job = ask.restore(people.otto, HOST_A, row.name, "to-restore", origin=origin)
-        killed = kill_at(agent_a, job, "restore")
+        # Killed once the runtime restores: killed before its request reached the engine, the agent would take the
+        # restore with it (the job then fails, saying that the container is still stopped).
+        killed = kill_at(agent_a, job, "restore", once=lambda: engine_restoring(container.id))
         job = wait_until(lambda: Job.objects.filter(pk=job.pk, state__in=Job.TERMINAL_STATES).exclude(
             result__unresolved=True).first(), 120, "the restore to be settled")
         assert job.state == Job.State.SUCCEEDED and "corrected" in job.result, (job.error, job.result)
