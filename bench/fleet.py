@@ -13,8 +13,9 @@ request to the agent's claim being answered), heartbeat cost (dashboard CPU per 
 window, and each heartbeat's round trip), and job messages a host received for a job of another host (each simulated
 agent notes every message it takes; compared with the host the API gave each job to: must be 0).
 
-Then the main pages of the dashboard benchmark over real HTTP with 20 concurrent signed-in viewers, on its seeded data
-(bench/dashboard.py's seeding at CRYO_BENCH_FLEET_SCALE, default 0.1 of its sizes), with and without think time.
+Before the hosts join (the seeding needs a fresh database): the main pages of the dashboard benchmark over real HTTP
+with 20 concurrent signed-in viewers, on its seeded data (bench/dashboard.py's seeding at CRYO_BENCH_FLEET_SCALE,
+default 0.1 of its sizes), with think time between pages and back to back.
 
 Knobs (environment): CRYO_BENCH_FLEET_HOSTS (default "20,100,200"), CRYO_BENCH_FLEET_WINDOW (seconds of the jobs
 window, default 60), CRYO_BENCH_FLEET_HEARTBEAT_WINDOW (default 30), CRYO_BENCH_FLEET_JOB_RATE (jobs requested per
@@ -86,13 +87,15 @@ class Fleet:
                 agent.thread.join(15)
 
 
-def request_jobs(web, token, hosts, stage, seconds, rate, rng):
-    """A stream of checkpoints over the JSON API, at `rate` per second (Poisson arrivals) on random hosts.
-    Returns [(job id, host, requested at, answered at)] and the refusals."""
+def request_jobs(web, token, hosts, record, stage, seconds, rate, rng):
+    """A stream of checkpoints over the JSON API, at `rate` per second (Poisson arrivals), each on a random host among
+    those with no job of the stream in flight (a container takes one job at a time). Returns
+    [(job id, host, requested at, answered at)] and the refusals."""
     import requests
 
     local = threading.local()
     jobs, errors = [], []
+    in_flight = {}  # host -> job id (None while its request is on the way)
 
     def one(n, host):
         session = getattr(local, "session", None)
@@ -102,12 +105,23 @@ def request_jobs(web, token, hosts, stage, seconds, rate, rng):
         body = {"kind": "checkpoint", "host": host, "container": "app", "name": f"s{stage}-{n}",
                 "leave_running": True}
         started = time.perf_counter()
-        response = session.post(f"{web.url}/api/v1/jobs", json=body, timeout=60)
+        try:
+            response = session.post(f"{web.url}/api/v1/jobs", json=body, timeout=60)
+        except requests.RequestException as exc:
+            errors.append(repr(exc))
+            in_flight.pop(host, None)
+            return
         answered = time.perf_counter()
         if response.status_code != 202:
             errors.append(f"{response.status_code}: {response.text[:200]}")
+            in_flight.pop(host, None)
             return
-        jobs.append((response.json()["id"], host, started, answered))
+        job_id = response.json()["id"]
+        in_flight[host] = job_id
+        jobs.append((job_id, host, started, answered))
+
+    def free(host):
+        return host not in in_flight or (in_flight[host] is not None and in_flight[host] in record.finished)
 
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="requester") as pool:
         t0 = time.monotonic()
@@ -117,7 +131,13 @@ def request_jobs(web, token, hosts, stage, seconds, rate, rng):
             if at > seconds:
                 break
             time.sleep(max(0.0, t0 + at - time.monotonic()))
-            pool.submit(one, n, rng.choice(hosts))
+            candidates = [h for h in hosts if free(h)]
+            if not candidates:
+                errors.append("no host without a job in flight")
+                continue
+            host = rng.choice(candidates)
+            in_flight[host] = None
+            pool.submit(one, n, host)
             n += 1
     return jobs, errors
 
@@ -158,7 +178,7 @@ def measure_stage(fleet_, web, control, token, count, rng):
     beats_before = len(record.heartbeats)
     cpu0, t0 = fleet.cpu_seconds(sessions), time.perf_counter()
     hosts = [a.host_name for a in fleet_.agents]
-    jobs, errors = request_jobs(web, token, hosts, count, WINDOW, JOB_RATE, rng)
+    jobs, errors = request_jobs(web, token, hosts, record, count, WINDOW, JOB_RATE, rng)
     cpu1, t1 = fleet.cpu_seconds(sessions), time.perf_counter()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(j[0] in record.finished for j in jobs):
@@ -188,14 +208,15 @@ def measure_stage(fleet_, web, control, token, count, rng):
         "heartbeat_round_trip_p99_ms": fleet.ms(fleet.percentile([b[1] for b in beats], 99)),
         "messages_taken": len(taken), "wrong_host_deliveries": len(wrong), "messages_for_other_jobs": len(unknown),
         "claims_refused": dict(record.refused_claims),
+        "load_average": [round(v, 1) for v in os.getloadavg()],
     }
     print(f"  jobs: {stage}", flush=True)
     return stage
 
 
 # -- pages over HTTP --------------------------------------------------------------------------
-def measure_pages(web):
-    """The dashboard benchmark's pages on its seeded data, over HTTP, with VIEWERS signed-in viewers at once."""
+def seed_pages():
+    """The dashboard benchmark's data (its seeding at CRYO_BENCH_FLEET_SCALE of its sizes) and its pages."""
     os.environ["CRYO_BENCH_SCALE"] = SCALE
     from django.contrib.auth.models import User
     from django.db import connection
@@ -209,12 +230,23 @@ def measure_pages(web):
     session = client.cookies["sessionid"].value
     pages = dashboard._pages()
     connection.close()
-    out = {"sizes": dashboard.SIZES, "seed_seconds": seconds, "viewers": VIEWERS, "rounds": ROUNDS,
-           "pages": [name for name, _url in pages]}
+    return {"sizes": dashboard.SIZES, "seed_seconds": seconds}, session, pages
+
+
+def measure_pages(web, seeded, session, pages):
+    """The pages over HTTP, with VIEWERS signed-in viewers at once."""
+    import requests
+
+    http = requests.Session()
+    http.cookies.set("sessionid", session, domain="127.0.0.1")
+    for _ in range(2):  # warm both workers up (templates, imports, caches), as the dashboard benchmark does
+        for _name, url in pages:
+            http.get(web.url + url, timeout=60)
+    out = {**seeded, "viewers": VIEWERS, "rounds": ROUNDS, "pages": [name for name, _url in pages]}
     for mode, think in (("think_time", THINK), ("back_to_back", None)):
         out[mode] = _viewers(web, session, pages, think)
-        worst = max(out[mode]["pages"].values(), key=lambda p: p["p95_ms"])
-        print(f"  pages ({mode}): worst p95 {worst}", flush=True)
+        worst = max(out[mode]["pages"].items(), key=lambda p: p[1]["p95_ms"] or 0)
+        print(f"  pages ({mode}): {out[mode]['requests_per_s']} requests/s, worst p95 {worst}", flush=True)
     return out
 
 
@@ -253,7 +285,8 @@ def _viewers(web, session, pages, think):
                    "p95_ms": fleet.ms(fleet.percentile(v, 95)), "max_ms": fleet.ms(max(v) if v else None)}
             for name, v in times.items()}
     total = sum(len(v) for v in times.values())
-    return {"think_s": list(think) if think else None, "requests": total, "errors": len(errors),
+    return {"think_s": list(think) if think else None, "requests": total,
+            "load_average": [round(v, 1) for v in os.getloadavg()], "errors": len(errors),
             "error_examples": errors[:5], "requests_per_s": round(total / wall, 1), "pages": rows,
             "all_p95_under_target": not errors and all(r["p95_ms"] is not None and r["p95_ms"] < PAGE_TARGET_MS
                                                        for r in rows.values())}
@@ -261,7 +294,6 @@ def _viewers(web, session, pages, think):
 
 def run():
     var = fleet.setup("fleet", DATABASE, BROKER_PORT)
-    user, token = fleet.admin_token()
     database = fleet.database_version()
     broker = web = control = None
     fleet_ = None
@@ -281,17 +313,18 @@ def run():
         "stages": [],
     }
     try:
+        if PAGES:  # first, on the fresh database: the seeding starts from empty tables (audit rows stay forever)
+            seeded = seed_pages()
+        user, token = fleet.admin_token()
         broker, web, control = fleet.start_services()
         print(f"dashboard {web.url} (pid {web.pid}), control pid {control.pid}, broker port {broker.port}",
               flush=True)
+        if PAGES:
+            print(f"pages with {VIEWERS} viewers:", flush=True)
+            result["pages"] = measure_pages(web, *seeded)
         fleet_ = Fleet(web, user, var)
         for count in HOSTS:
             result["stages"].append(measure_stage(fleet_, web, control, token, count, rng))
-        fleet_.stop()
-        fleet_ = None
-        if PAGES:
-            print(f"pages with {VIEWERS} viewers:", flush=True)
-            result["pages"] = measure_pages(web)
     finally:
         if fleet_:
             fleet_.stop()
