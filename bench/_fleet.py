@@ -117,21 +117,48 @@ def add_host(user, name):
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(session_ids):
-    """User + system CPU seconds of every live process in the given sessions (the dashboard's and the control
-    process's: each was started as a session leader, and its children stay in its session)."""
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[3]) in session_ids:  # field 6 of stat, the session id
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+def _stat(pid):
+    """(command, parent pid, session id, own CPU s, reaped children's CPU s) of a process, or None."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return (raw[raw.index("(") + 1:raw.rindex(")")], int(fields[1]), int(fields[3]),
+            (int(fields[11]) + int(fields[12])) / CLOCK_TICKS, (int(fields[13]) + int(fields[14])) / CLOCK_TICKS)
+
+
+class CpuMeter:
+    """CPU seconds, between two readings, of: the dashboard side (the given sessions), this process (the simulated
+    hosts and the clients), the PostgreSQL server (postmaster, its live children, and the children it reaped: a
+    backend that ends within the window is counted through the postmaster), and the whole machine."""
+
+    def __init__(self, session_ids):
+        self.session_ids = set(session_ids)
+
+    def read(self):
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                found = _stat(entry)
+                if found:
+                    stats[int(entry)] = found
+        dashboard = sum(s[3] for s in stats.values() if s[2] in self.session_ids)
+        masters = [pid for pid, s in stats.items() if s[0] == "postgres" and stats.get(s[1], ("",))[0] != "postgres"]
+        postgres = sum(stats[m][3] + stats[m][4] for m in masters)
+        postgres += sum(s[3] for s in stats.values() if s[1] in masters)
+        own = sum(os.times()[:2])
+        with open("/proc/stat") as fh:
+            values = [int(v) for v in fh.readline().split()[1:]]
+        busy = (sum(values) - values[3] - values[4]) / CLOCK_TICKS
+        return {"dashboard": dashboard, "bench_process": own, "postgres": postgres, "machine": busy,
+                "at": time.perf_counter()}
+
+    @staticmethod
+    def percent(before, after):
+        """Each as a percentage of one core over the interval."""
+        wall = after["at"] - before["at"]
+        return {k: round(100 * (after[k] - before[k]) / wall, 1) for k in before if k != "at"}
 
 
 # -- PostgreSQL connections ---------------------------------------------------------------------
@@ -325,7 +352,7 @@ def simulated_agent_class():
     return SimulatedAgent
 
 
-def wait_online(names, timeout=120):
+def wait_online(names, timeout=300):
     """Until the dashboard shows every named host online (heartbeat seen, consumer connected to the broker)."""
     from django.db import connection
 

@@ -146,7 +146,7 @@ def measure_stage(fleet_, web, control, token, count, rng):
     from django.conf import settings
 
     record = fleet_.record
-    sessions = {web.pid, control.pid}
+    meter = fleet.CpuMeter({web.pid, control.pid})
     interval = settings.CRYO_HEARTBEAT_INTERVAL
     print(f"{count} hosts: adding and joining", flush=True)
     t_join = time.monotonic()
@@ -157,15 +157,19 @@ def measure_stage(fleet_, web, control, token, count, rng):
     # heartbeats alone
     sampler = fleet.ConnectionSampler(DATABASE).start()
     beats_before = len(record.heartbeats)
-    cpu0, t0 = fleet.cpu_seconds(sessions), time.perf_counter()
+    cpu0 = meter.read()
     time.sleep(HEARTBEAT_WINDOW)
-    cpu1, t1 = fleet.cpu_seconds(sessions), time.perf_counter()
+    cpu1 = meter.read()
+    t0, t1 = cpu0["at"], cpu1["at"]
     idle_connections = sampler.stop()
     beats = [b for b in record.heartbeats[beats_before:] if t0 <= b[0] <= t1]
     heartbeat = {
         "window_s": HEARTBEAT_WINDOW, "heartbeats": len(beats), "per_s": round(len(beats) / (t1 - t0), 1),
-        "dashboard_cpu_percent": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
-        "cpu_ms_per_heartbeat": round(1000 * (cpu1 - cpu0) / max(1, len(beats)), 2),
+        "dashboard_cpu_percent": fleet.CpuMeter.percent(cpu0, cpu1)["dashboard"],
+        "cpu_percent": fleet.CpuMeter.percent(cpu0, cpu1),
+        "cpu_ms_per_heartbeat": round(1000 * (cpu1["dashboard"] - cpu0["dashboard"]) / max(1, len(beats)), 2),
+        "postgres_cpu_ms_per_heartbeat": round(1000 * (cpu1["postgres"] - cpu0["postgres"]) / max(1, len(beats)),
+                                               2),
         "round_trip_p50_ms": fleet.ms(fleet.percentile([b[1] for b in beats], 50)),
         "round_trip_p99_ms": fleet.ms(fleet.percentile([b[1] for b in beats], 99)),
         "pg_connections": idle_connections,
@@ -176,10 +180,11 @@ def measure_stage(fleet_, web, control, token, count, rng):
     sampler = fleet.ConnectionSampler(DATABASE).start()
     messages_before = len(record.messages)
     beats_before = len(record.heartbeats)
-    cpu0, t0 = fleet.cpu_seconds(sessions), time.perf_counter()
+    cpu0 = meter.read()
     hosts = [a.host_name for a in fleet_.agents]
     jobs, errors = request_jobs(web, token, hosts, record, count, WINDOW, JOB_RATE, rng)
-    cpu1, t1 = fleet.cpu_seconds(sessions), time.perf_counter()
+    cpu1 = meter.read()
+    t0, t1 = cpu0["at"], cpu1["at"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(j[0] in record.finished for j in jobs):
         time.sleep(0.2)
@@ -196,7 +201,8 @@ def measure_stage(fleet_, web, control, token, count, rng):
         "hosts": count, "joined_in_s": joined_s, "heartbeat_interval_s": interval, "heartbeat_only": heartbeat,
         "window_s": WINDOW, "jobs_requested": len(jobs), "request_errors": errors[:5],
         "request_error_count": len(errors), "jobs_claimed": len(claims), "jobs_finished": len(finishes),
-        "dashboard_cpu_percent": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
+        "dashboard_cpu_percent": fleet.CpuMeter.percent(cpu0, cpu1)["dashboard"],
+        "cpu_percent": fleet.CpuMeter.percent(cpu0, cpu1),
         "pg_connections": connections,
         "request_to_claim_p50_ms": fleet.ms(fleet.percentile(claims, 50)),
         "request_to_claim_p99_ms": fleet.ms(fleet.percentile(claims, 99)),
@@ -363,6 +369,16 @@ def markdown(result):
             f" | {s['request_to_claim_p50_ms']} / {s['request_to_claim_p99_ms']} / {s['request_to_claim_max_ms']} | "
             f"{hb['per_s']} | {hb['cpu_ms_per_heartbeat']} | {hb['round_trip_p50_ms']} / {hb['round_trip_p99_ms']} | "
             f"{s['wrong_host_deliveries']} |")
+    lines += ["", "Where the CPU went (percent of one core; the machine has 2 cores, shared with other work during the "
+                  "run: see the load average):", "",
+              "| hosts | window | dashboard (gunicorn + control) | PostgreSQL server | simulated hosts and clients "
+              "(this process) | whole machine | load average (1 min) |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for s in result["stages"]:
+        for label, cpu in (("heartbeats only", s["heartbeat_only"].get("cpu_percent")),
+                           ("with jobs", s.get("cpu_percent"))):
+            if cpu:
+                lines.append(f"| {s['hosts']} | {label} | {cpu['dashboard']}% | {cpu['postgres']}% | "
+                             f"{cpu['bench_process']}% | {cpu['machine']}% | {s['load_average'][0]} |")
     lines += ["", "CPU is a percentage of one core (the machine has 2), summed over gunicorn's processes and the "
                   "control process. CPU per heartbeat = all of the dashboard side's CPU in the heartbeat-only window "
                   "divided by the heartbeats answered in it (an upper bound: it includes the control process's "
