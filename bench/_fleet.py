@@ -273,6 +273,7 @@ class Record:
         self.finished = {}  # job id -> when the finish was answered
         self.refused_claims = defaultdict(int)  # status -> count
         self.heartbeats = []  # (when, seconds) of each answered heartbeat
+        self.unreachable = defaultdict(int)  # kind of request -> requests that got no answer (connection faults)
 
     def add(self, attribute, value):
         with self.lock:
@@ -282,7 +283,7 @@ class Record:
 def simulated_agent_class():
     from snapshots.host import facts
     from snapshots.host.agent import Agent
-    from snapshots.host.client import ApiError, Client
+    from snapshots.host.client import ApiError, Client, Unreachable
 
     class TimedClient(Client):
         """The agent's own worker API client, noting when claims, finishes and heartbeats were answered."""
@@ -299,6 +300,10 @@ def simulated_agent_class():
                 if path.endswith("/claim"):
                     with self.record.lock:
                         self.record.refused_claims[exc.status] += 1
+                raise
+            except Unreachable:
+                with self.record.lock:
+                    self.record.unreachable[_kind(path)] += 1
                 raise
             done = time.perf_counter()
             if path == "/heartbeat":
@@ -350,6 +355,11 @@ def simulated_agent_class():
                 print(f"agent of {self.host_name} stopped: {exc}", flush=True)
 
     return SimulatedAgent
+
+
+def _kind(path):
+    """"/jobs/<id>/claim" -> "claim", "/heartbeat" -> "heartbeat"."""
+    return path.rstrip("/").rsplit("/", 1)[-1] if path.startswith("/jobs/") else path.strip("/").split("/")[0]
 
 
 def wait_online(names, timeout=300):

@@ -214,6 +214,7 @@ def measure_stage(fleet_, web, control, token, count, rng):
         "heartbeat_round_trip_p99_ms": fleet.ms(fleet.percentile([b[1] for b in beats], 99)),
         "messages_taken": len(taken), "wrong_host_deliveries": len(wrong), "messages_for_other_jobs": len(unknown),
         "claims_refused": dict(record.refused_claims),
+        "requests_unanswered_so_far": dict(record.unreachable),
         "load_average": [round(v, 1) for v in os.getloadavg()],
     }
     print(f"  jobs: {stage}", flush=True)
@@ -369,6 +370,12 @@ def markdown(result):
             f" | {s['request_to_claim_p50_ms']} / {s['request_to_claim_p99_ms']} / {s['request_to_claim_max_ms']} | "
             f"{hb['per_s']} | {hb['cpu_ms_per_heartbeat']} | {hb['round_trip_p50_ms']} / {hb['round_trip_p99_ms']} | "
             f"{s['wrong_host_deliveries']} |")
+    unanswered = [f"{s['hosts']} hosts: {s['requests_unanswered_so_far']}" for s in result["stages"]
+                  if s.get("requests_unanswered_so_far")]
+    if unanswered:
+        lines += ["", "Agent requests that got no answer (connection faults; counted from the start of the run): "
+                  + "; ".join(unanswered) + ". A claim that got none waits for the control process to send the job "
+                  "again, which shows in request -> claim."]
     lines += ["", "Where the CPU went (percent of one core; the machine has 2 cores, shared with other work during the "
                   "run: see the load average):", "",
               "| hosts | window | dashboard (gunicorn + control) | PostgreSQL server | simulated hosts and clients "
