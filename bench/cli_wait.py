@@ -50,7 +50,8 @@ def run():
     from snapshots.models import Job
 
     broker = web = control = agent = None
-    rows, startup = [], []
+    rows, startup, bare, helps = [], [], [], []
+    meter = fleet.CpuMeter(set())
     try:
         broker, web, control = fleet.start_services()
         record = fleet.Record()
@@ -61,6 +62,11 @@ def run():
             _cli(web.url, token, "checkpoint", HOST, "app", "--name", f"warm-{i}", "--leave-running")
         for _ in range(10):
             startup.append(_cli(web.url, token, "hosts")[0])
+            helps.append(_cli(web.url, token, "--help")[0])
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            bare.append(time.perf_counter() - started)
+        cpu0 = meter.read()
         for i in range(RUNS):
             wall, out = _cli(web.url, token, "checkpoint", HOST, "app", "--name", f"run-{i}", "--leave-running")
             job_id = out.split()[1].rstrip(":")
@@ -71,6 +77,7 @@ def run():
                          "state": job.state})
             print(f"  run {i}: wall {wall * 1000:.0f} ms, job {job.duration_ms} ms, overhead "
                   f"{(wall - job.duration_ms / 1000) * 1000:.0f} ms", flush=True)
+        machine = fleet.CpuMeter.percent(cpu0, meter.read())["machine"]
     finally:
         if agent:
             agent.stop()
@@ -100,6 +107,9 @@ def run():
         "request_to_claim": stats([r["queued_s"] for r in rows]),
         "created_to_finished": stats([r["created_to_finished_s"] for r in rows]),
         "cryo_hosts": stats(startup),
+        "cryo_help": stats(helps),
+        "python_bare": stats(bare),
+        "machine_cpu_percent": machine,
         "load_average": os.getloadavg(),
         "meets_target": fleet.percentile(overhead, 95) * 1000 < TARGET_MS,
     }
@@ -114,11 +124,14 @@ def markdown(result):
                        ("overhead", "**overhead: wall time minus the job's duration**"),
                        ("request_to_claim", "of which: job created -> claimed by the agent"),
                        ("created_to_finished", "job created -> finished"),
-                       ("cryo_hosts", "`cryo hosts` (start-up and one API request)")):
+                       ("cryo_hosts", "`cryo hosts` (start-up and one API request)"),
+                       ("cryo_help", "`cryo --help` (start-up, no request)"),
+                       ("python_bare", "`python -c pass` (the interpreter alone)")):
         s = result[key]
         lines.append(f"| {label} | {s['p50_ms']} | {s['p95_ms']} | {s['max_ms']} |")
     load = ", ".join(f"{v:.1f}" for v in result["load_average"])
-    lines += ["", f"All jobs succeeded: {'yes' if result['all_succeeded'] else 'no'}. Load average at the end: {load}. "
+    lines += ["", f"All jobs succeeded: {'yes' if result['all_succeeded'] else 'no'}. Machine CPU during the runs: "
+                  f"{result.get('machine_cpu_percent')}% of one core (2 cores). Load average at the end: {load}. "
                   f"Meets the target (overhead p95 < {TARGET_MS} ms): {'yes' if result['meets_target'] else 'no'}."]
     return "\n".join(lines)
 
