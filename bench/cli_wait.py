@@ -2,7 +2,7 @@
 
 The real CLI runs as a separate process, as an API client with CRYO_URL and CRYO_TOKEN only, against the dashboard
 served as in production (gunicorn with uvicorn's worker class) on PostgreSQL with its control process. The job is run
-by one simulated host (bench/_fleet.py: the real agent with a stand-in engine, whose checkpoint takes
+by one simulated host (bench/_simulated.py: the real agent with a stand-in engine, whose checkpoint takes
 CRYO_BENCH_CLI_JOB_SECONDS and does nothing else; no Docker). Per run: the CLI's wall time from start to exit, minus
 the job's own recorded duration (started -> finished, as the dashboard stored it). Also timed: `cryo hosts` (the
 CLI's start-up and one API request).
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _fleet as fleet  # noqa: E402
+from bench import _simulated as fleet  # noqa: E402
 
 RUNS = int(os.environ.get("CRYO_BENCH_CLI_RUNS", "40"))
 JOB_SECONDS = float(os.environ.get("CRYO_BENCH_CLI_JOB_SECONDS", "0.5"))

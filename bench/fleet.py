@@ -1,7 +1,7 @@
 """Fleet benchmark: one dashboard on PostgreSQL, served as in production (gunicorn with uvicorn's worker class, 2
 workers) with its control process, and 20, 100 and 200 simulated hosts.
 
-Each simulated host is the real agent (bench/_fleet.py): it joins with a one-time join token an admin made, says
+Each simulated host is the real agent (bench/_simulated.py): it joins with a one-time join token an admin made, says
 hello, gets its own Redis ACL user and consumes its own queue with kombu, heartbeats at the default interval, and runs
 the jobs it receives through the worker API (claim, phases, finish) with a stand-in engine (a checkpoint takes
 CRYO_BENCH_FLEET_JOB_SECONDS; no Docker). All of them are threads of this one process.
@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _fleet as fleet  # noqa: E402
+from bench import _simulated as fleet  # noqa: E402
 
 HOSTS = [int(n) for n in os.environ.get("CRYO_BENCH_FLEET_HOSTS", "20,100,200").split(",") if n.strip()]
 WINDOW = float(os.environ.get("CRYO_BENCH_FLEET_WINDOW", "60"))
