@@ -90,7 +90,10 @@ def seed():
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous=OFF")
-    for model in (AuditEvent, Job, Checkpoint, Container):
+    if AuditEvent.objects.exists():
+        raise SystemExit("audit events are append-only: seed into a fresh database (delete the SQLite file under "
+                         "var/bench/, or drop the PostgreSQL database)")
+    for model in (Job, Checkpoint, Container):
         model.objects.all()._raw_delete(model.objects.db)
     Host.all_objects.all().delete() if hasattr(Host, "all_objects") else Host.objects.all().delete()
     User.objects.filter(username="bench-admin").delete()
