@@ -11,15 +11,10 @@ import zstandard
 
 from .. import names
 from ..errors import ArchiveRejected, CryoError, EngineError
-from . import archive, paths, rootfs
+from . import archive, bounds, paths, rootfs
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
-# How far the container's files may unpack beyond their archive: the archive's size is known only once it is
-# complete, and zstd compresses file data a few times at most; a decompression bomb stops at the limit.
-FILES_RATIO = 50
-FILES_LIMIT_FLOOR = 1 << 30
-FILES_LIMIT = 64 << 30
 
 
 class ResponseReader:
@@ -79,14 +74,21 @@ def copy_files(engine, engine_root, source_info, target_id):
 def receive_files(ctx, archive_id, container_id):
     """Apply the source's files to the new container's layer before its restore, verified like any archive."""
     upper = rootfs.upper_dir(ctx.engine.inspect(container_id), ctx.engine_root)
-    recorded = ctx.client.digest(ctx.job_id, archive_id)
+    limits = _limits(ctx, archive_id)
     with ctx.client.download(ctx.job_id, archive_id) as response:
         return rootfs.unpack(ResponseReader(response), upper, expected_sha256=lambda: _digest(ctx, archive_id),
-                             max_bytes=FILES_LIMIT if recorded.get("size") is None else
-                             max(FILES_LIMIT_FLOOR, recorded["size"] * FILES_RATIO))
+                             limits=limits)
 
 
 # -- target side ---------------------------------------------------------------------------------
+def _limits(ctx, archive_id):
+    """Limits from what the dashboard recorded: the unpacked size the writer declared and, once the archive is
+    complete, its stored size."""
+    recorded = ctx.client.digest(ctx.job_id, archive_id)
+    return bounds.Limits.for_archive(recorded.get("size") if recorded.get("state") == "complete" else None,
+                                     recorded.get("unpacked_size"))
+
+
 def _digest(ctx, archive_id):
     """What the dashboard recorded as the bytes arrived: the only digest a reader trusts."""
     found = ctx.client.digest(ctx.job_id, archive_id)
@@ -135,8 +137,10 @@ def receive_checkpoint(ctx, archive_id, staged):
     the dashboard recorded; on any mismatch nothing is left behind."""
     shutil.rmtree(staged, ignore_errors=True)
     staged.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    limits = _limits(ctx, archive_id)
     with ctx.client.download(ctx.job_id, archive_id) as response:
-        return archive.unpack(ResponseReader(response), staged, expected_sha256=lambda: _digest(ctx, archive_id))
+        return archive.unpack(ResponseReader(response), staged, expected_sha256=lambda: _digest(ctx, archive_id),
+                              limits=limits)
 
 
 def place_checkpoint(engine_root, container_id, checkpoint_name, staged):
