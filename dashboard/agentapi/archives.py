@@ -147,7 +147,8 @@ def _key_refused(request, host, status, message):
 
 @require_http_methods(["GET"])
 def write_key(request, archive_id):
-    """The key its writer seals an archive with: only while the archive is being written by its running job."""
+    """The key its writer seals an archive with: only while the archive is being written and its job runs (the
+    source of a move writes on after it handed the job to the target, as accept_upload lets it)."""
     host = _host(request)
     if host is None:
         return _error(401, "a valid host credential is required")
@@ -155,7 +156,7 @@ def write_key(request, archive_id):
     if archive is None or archive.writer_id != host.pk:
         return _key_refused(request, host, 403, "this host may not write that archive")
     job = archive.job
-    if archive.state != Archive.State.WRITING or job is None or job.is_terminal or not job.claimed_by:
+    if archive.state != Archive.State.WRITING or job is None or job.is_terminal:
         return _key_refused(request, host, 409, f"archive {archive.id} is {archive.state} and its job is not "
                                                 "running; its key is released only while it is being written")
     return _release(request, host, archive, job)

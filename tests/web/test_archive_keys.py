@@ -230,3 +230,10 @@ def test_deleting_a_checkpoint_deletes_its_archive_destroys_its_key_and_is_audit
     event = AuditEvent.objects.get(action="archive.delete")
     assert event.details["archives"] == [str(fresh.pk)] and event.details["keys_destroyed"] == 1
     assert event.checkpoint_name == "cp-1" and event.job_id == job.id
+
+
+def test_the_source_of_a_move_gets_its_write_key_after_it_handed_the_job_to_the_target(move):
+    Job.objects.filter(pk=move.job.pk).update(step="import", step_host=move.b, claimed_by="")
+    response = move.get(f"/archives/{move.upload.id}/key", move.token_a)
+    assert response.status_code == 200
+    assert base64.b64decode(response.json()["key"]) == store_keys.unwrap(move.upload)
