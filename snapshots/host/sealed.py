@@ -44,9 +44,13 @@ class Sealer:
 
     def write(self, data):
         self.buffer += data
-        while len(self.buffer) >= CHUNK:
-            self._record(bytes(self.buffer[:CHUNK]), final=False)
-            del self.buffer[:CHUNK]
+        if len(self.buffer) >= CHUNK:
+            view, done = memoryview(self.buffer), 0
+            while len(self.buffer) - done >= CHUNK:
+                self._record(view[done:done + CHUNK], final=False)
+                done += CHUNK
+            view.release()
+            del self.buffer[:done]
         return len(data)
 
     def flush(self):
@@ -80,7 +84,7 @@ class Opener:
         self.aead = AESGCM(key)
         self.aad = _aad(archive_id)
         self.index = 0
-        self.pending = bytearray()
+        self.current, self.offset = b"", 0  # the plaintext of the record being read, and how far
         self.done = False
         head = self._read_exactly(len(MAGIC))
         if head != MAGIC:
@@ -88,7 +92,10 @@ class Opener:
                                   "damaged in the store; refused")
 
     def _read_exactly(self, n):
-        out = bytearray()
+        first = self.raw.read(n)
+        if len(first) == n or not first:
+            return first
+        out = bytearray(first)
         while len(out) < n:
             chunk = self.raw.read(n - len(out))
             if not chunk:
@@ -105,27 +112,36 @@ class Opener:
                 "is another archive's; refused") from None
 
     def _next(self):
+        """The next record's plaintext (b"" once the final record was read)."""
+        if self.done:
+            return b""
         record = self._read_exactly(RECORD)
         if len(record) == RECORD:
-            self.pending += self._open(record, final=False)
+            plaintext = self._open(record, final=False)
         elif len(record) < TAG:
             raise ArchiveRejected(f"the sealed archive ends before its final chunk (after chunk {self.index}): it was "
                                   "cut; refused")
         else:
-            self.pending += self._open(record, final=True)
+            plaintext = self._open(record, final=True)
             self.done = True
             if self.raw.read(1):
                 raise ArchiveRejected("the sealed archive carries data after its final chunk; refused")
         self.index += 1
+        return plaintext
 
     def read(self, n=-1):
-        while not self.done and (n is None or n < 0 or len(self.pending) < n):
-            self._next()
-        if n is None or n < 0:
-            n = len(self.pending)
-        out = bytes(self.pending[:n])
-        del self.pending[:n]
-        return out
+        """Up to n bytes of plaintext (all the rest for n < 0); b"" at the end, once the final record opened."""
+        parts, wanted = [], (1 << 62) if n is None or n < 0 else n
+        while wanted:
+            if self.offset >= len(self.current):
+                self.current, self.offset = self._next(), 0
+                if not self.current:
+                    break  # the end (the only record that may hold nothing is the final one)
+            piece = self.current[self.offset:self.offset + wanted]
+            self.offset += len(piece)
+            wanted -= len(piece)
+            parts.append(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def split_records(stored):
