@@ -32,7 +32,6 @@ def _host(request):
     return request._cryo_host
 
 
-
 def accept_upload(token, archive_id, read, size_hint=None):
     """Store an upload for the host whose credential `token` is: (status, answer). Shared by the WSGI view below
     and the ASGI route (dashboard/asgi.py) that streams request bodies, which Django's ASGI handler would not."""
