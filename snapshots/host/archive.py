@@ -225,7 +225,10 @@ def unpack(src, target_dir, *, expected_sha256, limits=None, decrypt=None):
                     if written > limits.max_bytes:
                         raise ArchiveRejected(f"archive unpacks to more than {limits.max_bytes} bytes; refused")
                     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                    try:
+                        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                    except FileExistsError:
+                        raise ArchiveRejected(f"archive member {member.name!r} comes twice; refused") from None
                     with tar.extractfile(member) as data:
                         writer.copy(data, fd)
                 _end_of_archive(tar.fileobj)
