@@ -209,9 +209,10 @@ def discard(archives, *, job=None, reason=""):
         return 0
     with transaction.atomic():
         Archive.objects.filter(pk__in=[a.pk for a in items]).update(state=Archive.State.DELETED, wrapped_key=None)
-        audit.record(actor=None, actor_label="system", action="archive.delete", outcome="succeeded", job=job,
+        audit.record(actor=None, actor_label="system", action="archive.delete", outcome="succeeded",
                      host=job.host if job else None, container_name=job.container_name if job else "",
                      checkpoint_name=job.checkpoint_name if job else "",
                      details={"archives": [str(a.pk) for a in items][:100], "count": len(items),
-                              "keys_destroyed": sum(1 for a in items if a.key_id), "reason": reason})
+                              "keys_destroyed": sum(1 for a in items if a.key_id), "reason": reason,
+                              "job": str(job.id) if job else None})
     return len(items)

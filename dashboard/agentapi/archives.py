@@ -120,16 +120,17 @@ def digest(request, job_id, archive_id):
 
 # -- data keys -------------------------------------------------------------------------------------
 def _release(request, host, archive, job):
-    """The archive's data key, to a host of its job while the job runs; every release is audited."""
+    """The archive's data key, to a host of its job while the job runs; every release is audited (the job named in
+    the details: the job's own rows are its request and its outcome)."""
     try:
         key = store_keys.unwrap(archive)
     except store_keys.KeyUnavailable as exc:
         return _error(409, exc.message)
     with transaction.atomic():
         audit.record(actor=None, actor_label=joining.agent_actor(host.name), action="agent.archive_key",
-                     outcome="released", origin=origin(request), host=host, job=job,
+                     outcome="succeeded", origin=origin(request), host=host,
                      container_name=job.container_name, checkpoint_name=job.checkpoint_name,
-                     details={"archive": str(archive.id), "kind": archive.kind})
+                     details={"archive": str(archive.id), "kind": archive.kind, "job": str(job.id)})
     response = JsonResponse({"archive": str(archive.id), "key": store_keys.encoded(key)})
     response["Cache-Control"] = "no-store"
     return response

@@ -137,7 +137,7 @@ def test_the_store_holds_only_sealed_bytes_and_the_target_opens_them(move, tmp_p
     transfer.receive_checkpoint(Ctx(AgentOverTestClient(move.token_b), str(move.job.id)), str(move.upload.id),
                                 staged)
     assert (staged / "pages-1.img").read_bytes() == MARKER * 5000
-    released = AuditEvent.objects.filter(action="agent.archive_key", outcome="released")
+    released = AuditEvent.objects.filter(action="agent.archive_key", outcome="succeeded")
     assert sorted(e.host_name for e in released) == ["host-a", "host-b"]
 
 
@@ -151,7 +151,7 @@ def test_another_hosts_credential_gets_no_key_and_the_try_is_audited(move):
     assert _state(move.upload) == before
     denied = AuditEvent.objects.filter(action="agent.archive_key", outcome="denied")
     assert sorted(e.host_name for e in denied) == ["host-b", "host-c", "host-c"]
-    assert not AuditEvent.objects.filter(action="agent.archive_key", outcome="released").exists()
+    assert not AuditEvent.objects.filter(action="agent.archive_key", outcome="succeeded").exists()
 
 
 def test_a_finished_job_releases_no_key_to_its_own_hosts(move):
@@ -162,7 +162,7 @@ def test_a_finished_job_releases_no_key_to_its_own_hosts(move):
     assert move.get(f"/jobs/{move.job.id}/archives/{move.upload.id}/key", move.token_b).status_code == 403
     assert move.get(f"/archives/{move.upload.id}/key", move.token_a).status_code == 409
     assert _state(move.upload) == before
-    assert not AuditEvent.objects.filter(action="agent.archive_key", outcome="released",
+    assert not AuditEvent.objects.filter(action="agent.archive_key", outcome="succeeded",
                                          host_name="host-b").exists()
 
 
@@ -229,7 +229,7 @@ def test_deleting_a_checkpoint_deletes_its_archive_destroys_its_key_and_is_audit
         store_keys.unwrap(fresh)
     event = AuditEvent.objects.get(action="archive.delete")
     assert event.details["archives"] == [str(fresh.pk)] and event.details["keys_destroyed"] == 1
-    assert event.checkpoint_name == "cp-1" and event.job_id == job.id
+    assert event.checkpoint_name == "cp-1" and event.details["job"] == str(job.id)
 
 
 def test_the_source_of_a_move_gets_its_write_key_after_it_handed_the_job_to_the_target(move):
