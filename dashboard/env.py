@@ -53,3 +53,21 @@ def envlist(name, default):
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def envkey(name, default=None):
+    """A 32-byte key given as base64 (NAME, or the file NAME_FILE); None when unset. Anything else fails loudly."""
+    import base64
+    import binascii
+
+    raw = envstr(name, default, secret=True)
+    if not raw:
+        return None
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ImproperlyConfigured(f"{name} must be the base64 of 32 random bytes, e.g. from "
+                                   "python -c 'import os, base64; print(base64.b64encode(os.urandom(32)).decode())'")
+    return key

@@ -6,7 +6,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import envbool, envint, envlist, envstr
+from .env import envbool, envint, envkey, envlist, envstr
 from .proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -281,6 +281,16 @@ if CRYO_STORE_BACKEND == "storages.backends.s3.S3Storage":
     if not CRYO_STORE_OPTIONS["bucket_name"]:
         raise ImproperlyConfigured("CRYO_STORE_BACKEND is S3 but CRYO_S3_BUCKET is not set")
 STORAGES["checkpoints"] = {"BACKEND": CRYO_STORE_BACKEND, "OPTIONS": CRYO_STORE_OPTIONS}
+# Every archive in the store is sealed with its own data key; the dashboard keeps the data keys wrapped by this
+# key-encryption key (snapshots/store_keys.py). During a rotation the old one is CRYO_STORE_KEK_PREVIOUS.
+CRYO_STORE_KEK = envkey("CRYO_STORE_KEK", _var_default("store-kek"))
+CRYO_STORE_KEK_PREVIOUS = envkey("CRYO_STORE_KEK_PREVIOUS")
+if not CRYO_STORE_KEK:
+    if DEBUG:
+        CRYO_STORE_KEK = b"insecure-development-store-kek!!"
+    else:
+        raise ImproperlyConfigured("CRYO_STORE_KEK (or CRYO_STORE_KEK_FILE) must be set: the base64 of 32 random "
+                                   "bytes; `make run` creates one in var/store-kek")
 
 from datetime import timedelta  # noqa: E402
 

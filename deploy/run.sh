@@ -115,6 +115,8 @@ broker_out=$(bash deploy/services.sh broker "$CRYO_VAR_DIR" 2>&1)
 
 # -- Django (the secret key and the broker's address are read from var/ by default) ----------
 [[ -s $CRYO_VAR_DIR/secret-key ]] || $PY -c 'import secrets; print(secrets.token_urlsafe(50))' > "$CRYO_VAR_DIR/secret-key"
+[[ -s $CRYO_VAR_DIR/store-kek ]] || $PY -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())' \
+    > "$CRYO_VAR_DIR/store-kek"
 $PY manage.py migrate --noinput -v 0
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py cryo bootstrap --var-dir "$CRYO_VAR_DIR" --host "$HOST_NAME"

@@ -19,7 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from .errors import ArchiveRejected
+from . import store_keys
 from .models import Archive
+from .services import audit
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -53,6 +55,7 @@ def new_upload(job, kind, *, checkpoint=None, image_id="", keep=True):
     """The row of an archive the job's source host is allowed to write, once."""
     writer = job.host
     archive = Archive(kind=kind, job=job, writer=writer, checkpoint=checkpoint, image_id=image_id or "", keep=keep)
+    store_keys.new_key(archive)
     folder = {Archive.Kind.IMAGE: "images", Archive.Kind.ROOTFS: "files"}.get(kind, "checkpoints")
     archive.name = f"{folder}/{archive.id}.tar.zst" if kind == Archive.Kind.IMAGE else \
         f"{folder}/{writer.name}/{archive.id}.tar.zst"
@@ -96,6 +99,8 @@ def receive(archive, read, *, size_hint=None):
     the partial file; a full disk is answered as such.
     """
     make_room(size_hint)
+    if size_hint is not None:  # the bytes of files the writer packs: what a reader lets the archive unpack to
+        Archive.objects.filter(pk=archive.pk).update(unpacked_size=size_hint)
     final = spool_path(archive)
     final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = final.with_name(final.name + ".part")
@@ -187,8 +192,9 @@ def _from_storage(archive):
 
 
 # -- removing ----------------------------------------------------------------------------------
-def discard(archives):
-    """Delete these archives' bytes (spool and storage) and mark them deleted; returns how many there were."""
+def discard(archives, *, job=None, reason=""):
+    """Delete these archives' bytes (spool and storage), destroy their keys and mark them deleted, audited; returns
+    how many there were."""
     items = list(archives)
     for archive in items:
         for path in (spool_path(archive), spool_path(archive).with_name(Path(archive.name).name + ".part")):
@@ -199,6 +205,14 @@ def discard(archives):
                     storage().delete(archive.name)
             except Exception:  # the row still says deleted; a later discard of the same name is harmless
                 log.exception("cannot delete %s from the store", archive.name)
+    if not items:
+        return 0
     with transaction.atomic():
-        Archive.objects.filter(pk__in=[a.pk for a in items]).update(state=Archive.State.DELETED)
+        Archive.objects.filter(pk__in=[a.pk for a in items]).update(state=Archive.State.DELETED, wrapped_key=None)
+        audit.record(actor=None, actor_label="system", action="archive.delete", outcome="succeeded",
+                     host=job.host if job else None, container_name=job.container_name if job else "",
+                     checkpoint_name=job.checkpoint_name if job else "",
+                     details={"archives": [str(a.pk) for a in items][:100], "count": len(items),
+                              "keys_destroyed": sum(1 for a in items if a.key_id), "reason": reason,
+                              "job": str(job.id) if job else None})
     return len(items)

@@ -1,20 +1,24 @@
 """Archive bytes through the worker API: a host uploads what its job says it may write, once; a host downloads what
 the current step of its job says it may read, following an upload that is still going on."""
 
+import json
 import time
 
+from django.db import transaction
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from snapshots import store
+from snapshots import store, store_keys
 from snapshots.agents import joining
 from snapshots.errors import ArchiveRejected
 from snapshots.jobs import transitions
 from snapshots.models import Archive, Job
+from snapshots.services import audit
 
 from ..web.streaming import streamed
+from .api import origin
 
 
 def _error(status, message):
@@ -22,8 +26,10 @@ def _error(status, message):
 
 
 def _host(request):
-    credential = joining.authenticate(bearer(request.headers.get("Authorization")))
-    return credential.host if credential else None
+    if not hasattr(request, "_cryo_host"):
+        credential = joining.authenticate(bearer(request.headers.get("Authorization")))
+        request._cryo_host = credential.host if credential else None
+    return request._cryo_host
 
 
 def accept_upload(token, archive_id, read, size_hint=None):
@@ -108,6 +114,60 @@ def digest(request, job_id, archive_id):
         return refusal
     archive.refresh_from_db()
     return JsonResponse({"archive": str(archive.id), "state": archive.state, "sha256": archive.sha256,
-                         "size": archive.size, "error": archive.error, "image_id": archive.image_id})
+                         "size": archive.size, "unpacked_size": archive.unpacked_size, "error": archive.error,
+                         "image_id": archive.image_id, "sealed": bool(archive.key_id)})
+
+
+# -- data keys -------------------------------------------------------------------------------------
+def _release(request, host, archive, job):
+    """The archive's data key, to a host of its job while the job runs; every release is audited (the job named in
+    the details: the job's own rows are its request and its outcome)."""
+    try:
+        key = store_keys.unwrap(archive)
+    except store_keys.KeyUnavailable as exc:
+        return _error(409, exc.message)
+    with transaction.atomic():
+        audit.record(actor=None, actor_label=joining.agent_actor(host.name), action="agent.archive_key",
+                     outcome="succeeded", origin=origin(request), host=host,
+                     container_name=job.container_name, checkpoint_name=job.checkpoint_name,
+                     details={"archive": str(archive.id), "kind": archive.kind, "job": str(job.id)})
+    response = JsonResponse({"archive": str(archive.id), "key": store_keys.encoded(key)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _key_refused(request, host, status, message):
+    if host is not None:
+        with transaction.atomic():
+            audit.record(actor=None, actor_label=joining.agent_actor(host.name), action="agent.archive_key",
+                         outcome="denied", origin=origin(request), host=host,
+                         details={"reason": message, "path": request.path[:200]})
+    return _error(status, message)
+
+
+@require_http_methods(["GET"])
+def write_key(request, archive_id):
+    """The key its writer seals an archive with: only while the archive is being written and its job runs (the
+    source of a move writes on after it handed the job to the target, as accept_upload lets it)."""
+    host = _host(request)
+    if host is None:
+        return _error(401, "a valid host credential is required")
+    archive = Archive.objects.select_related("job").filter(pk=archive_id).first()
+    if archive is None or archive.writer_id != host.pk:
+        return _key_refused(request, host, 403, "this host may not write that archive")
+    job = archive.job
+    if archive.state != Archive.State.WRITING or job is None or job.is_terminal:
+        return _key_refused(request, host, 409, f"archive {archive.id} is {archive.state} and its job is not "
+                                                "running; its key is released only while it is being written")
+    return _release(request, host, archive, job)
+
+
+@require_http_methods(["GET"])
+def read_key(request, job_id, archive_id):
+    """The key a reader opens an archive with: only to the host of the running step that reads it."""
+    archive, refusal = _readable(request, job_id, archive_id)
+    if refusal:
+        return _key_refused(request, _host(request), refusal.status_code, json.loads(refusal.content)["error"])
+    return _release(request, _host(request), archive, Job.objects.get(pk=job_id))
 
 

@@ -2,7 +2,8 @@
 
 Unpacking verifies as it goes and refuses anything but plain files and directories that stay inside the
 target: absolute paths, `..`, links, devices and fifos are refused before a byte of them is written, a
-truncated stream fails, and a checksum that does not match removes what was extracted.
+truncated stream fails, limits derived from the recorded size (snapshots/host/bounds.py) stop bombs and huge
+headers while streaming, and a checksum that does not match removes what was extracted.
 """
 import hashlib
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import zstandard
 
 from ..errors import ArchiveRejected
+from . import bounds
 
 CHUNK = 1 << 20
 ZSTD_LEVEL = 1  # CRIU images are mostly memory pages: level 1 keeps compression well ahead of the disk
@@ -187,53 +189,90 @@ def _safe_member(member, target):
     return dest
 
 
-def unpack(src, target_dir, *, expected_sha256, max_bytes=None):
+def unpack(src, target_dir, *, expected_sha256, limits=None, decrypt=None):
     """Extract a tar+zstd stream into target_dir (which must not exist yet), verifying everything.
 
     expected_sha256 may be a callable, asked once the whole stream was read (a followed archive's checksum
-    is known only when its writer is done). On any problem the partly written target_dir is removed and
-    ArchiveRejected says why.
+    is known only when its writer is done); it is checked over the bytes as stored. `decrypt`, when given, wraps
+    the stored bytes into their plaintext (snapshots/host/sealed.py), authenticating each chunk before it is
+    decompressed. `limits` (bounds.Limits, from the recorded size) are enforced while streaming. On any problem
+    the partly written target_dir is removed and ArchiveRejected says why.
     """
+    limits = limits or bounds.Limits()
     target = Path(target_dir)
     if target.exists():
         raise ArchiveRejected(f"{target} already exists; refusing to mix an archive into it")
     target.mkdir(parents=True, mode=0o700)
     target = target.resolve()
     reader = HashingReader(src)
-    written = 0
+    written = entries = 0
     writer = _Writer()
     try:
+        plain = decrypt(reader) if decrypt else reader
         dctx = zstandard.ZstdDecompressor()
-        with dctx.stream_reader(reader, read_across_frames=True, closefd=False) as zin:
-            with tarfile.open(fileobj=zin, mode="r|", bufsize=CHUNK) as tar:
+        with dctx.stream_reader(plain, read_across_frames=True, closefd=False) as zin:
+            counted = bounds.CountingReader(zin, limits.max_stream)
+            with tarfile.open(fileobj=counted, mode="r|", bufsize=CHUNK,
+                              tarinfo=bounds.guarded_tarinfo(limits)) as tar:
                 for member in tar:
+                    entries += 1
+                    bounds.check_member(member, entries, limits)
                     dest = _safe_member(member, target)
                     if member.isdir():
                         dest.mkdir(parents=True, exist_ok=True, mode=0o700)
                         continue
                     written += member.size
-                    if max_bytes is not None and written > max_bytes:
-                        raise ArchiveRejected(f"archive unpacks to more than {max_bytes} bytes; refused")
+                    if written > limits.max_bytes:
+                        raise ArchiveRejected(f"archive unpacks to more than {limits.max_bytes} bytes; refused")
                     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                    try:
+                        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                    except FileExistsError:
+                        raise ArchiveRejected(f"archive member {member.name!r} comes twice; refused") from None
                     with tar.extractfile(member) as data:
                         writer.copy(data, fd)
-            reader.drain()
+                _end_of_archive(tar.fileobj)
+        _nothing_after(plain)
         writer.finish()
     except ArchiveRejected:
         writer.abort()
         shutil.rmtree(target, ignore_errors=True)
         raise
-    except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError) as exc:
+    except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError, ValueError) as exc:
         writer.abort()
         shutil.rmtree(target, ignore_errors=True)
         raise ArchiveRejected(f"the archive is damaged or truncated ({exc}); nothing was restored") from exc
-    if callable(expected_sha256):
-        expected_sha256 = expected_sha256()
+    except BaseException:
+        writer.abort()
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    try:
+        if callable(expected_sha256):
+            expected_sha256 = expected_sha256()
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
     if reader.sha.hexdigest() != expected_sha256:
         shutil.rmtree(target, ignore_errors=True)
         raise ArchiveRejected(
             f"the archive's sha256 is {reader.sha.hexdigest()}, not the {expected_sha256} recorded when it was "
             "made: it was changed or damaged in the store; nothing was restored"
         )
-    return {"bytes": written, "archive_bytes": reader.size}
+    return {"bytes": written, "entries": entries, "archive_bytes": reader.size}
+
+
+def _end_of_archive(stream):
+    """After tar's end-of-archive block only zero padding may follow, up to the end of the compressed stream
+    (`stream` is the tar reader's own, so that what it buffered is looked at too)."""
+    while chunk := stream.read(CHUNK):
+        if chunk.count(0) != len(chunk):
+            raise ArchiveRejected("the archive carries data after its end; refused")
+
+
+def _nothing_after(plain):
+    """The stored stream must end where the compressed data ends (and, sealed, with its final chunk)."""
+    extra = 0
+    while chunk := plain.read(CHUNK):
+        extra += len(chunk)
+    if extra:
+        raise ArchiveRejected(f"the archive carries {extra} bytes after its end; refused")

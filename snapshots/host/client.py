@@ -1,4 +1,5 @@
 """The agent's side of the worker API: plain HTTP(S) with the host's own credential, nothing else."""
+import base64
 import logging
 import random
 import time
@@ -99,5 +100,18 @@ class Client:
         response = self.request("GET", f"/jobs/{job_id}/archives/{archive_id}", stream=True, timeout=600)
         return response
 
+    def write_key(self, archive_id):
+        """The data key to seal an archive this host writes (None: the dashboard stores it unsealed)."""
+        return _key(self.request("GET", f"/archives/{archive_id}/key").json())
+
+    def read_key(self, job_id, archive_id):
+        """The data key to open an archive the current step of this host's job reads (None: it is not sealed)."""
+        return _key(self.request("GET", f"/jobs/{job_id}/archives/{archive_id}/key").json())
+
     def digest(self, job_id, archive_id):
         return self.request("GET", f"/jobs/{job_id}/archives/{archive_id}/digest").json()
+
+
+def _key(answer):
+    encoded = answer.get("key")
+    return base64.b64decode(encoded) if encoded else None

@@ -20,12 +20,11 @@ from pathlib import Path
 import zstandard
 
 from ..errors import ArchiveRejected, CryoError
-from . import archive
+from . import archive, bounds
 
 OPAQUE = "trusted.overlay.opaque"
 PAX_OPAQUE = f"SCHILY.xattr.{OPAQUE}"
 CHUNK = 1 << 20
-MAX_ENTRIES = 1_000_000
 
 
 class NotTransferable(CryoError):
@@ -99,38 +98,46 @@ def _member(tar, path, name):
     return info
 
 
-def unpack(src, upper, *, expected_sha256, max_bytes):
+def unpack(src, upper, *, expected_sha256, limits, decrypt=None):
     """Apply an archive of a writable layer to the (empty) upper directory of a new container, verified.
 
-    `expected_sha256` may be a callable (the digest is known once the stream ended). On any refusal what was
-    written is removed again, so the new container is as it was created.
+    `expected_sha256` may be a callable (the digest is known once the stream ended); `limits` (bounds.Limits) are
+    enforced while streaming; `decrypt` wraps the stored bytes into their plaintext, as in archive.unpack. On any
+    refusal what was written is removed again, so the new container is as it was created.
     """
     upper = Path(upper)
     root = os.open(upper, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     written, entries, made = 0, 0, []
     reader = archive.HashingReader(src)
     try:
+        plain = decrypt(reader) if decrypt else reader
         dctx = zstandard.ZstdDecompressor()
-        with dctx.stream_reader(reader, read_across_frames=True, closefd=False) as zin:
-            with tarfile.open(fileobj=zin, mode="r|", bufsize=CHUNK) as tar:
+        with dctx.stream_reader(plain, read_across_frames=True, closefd=False) as zin:
+            counted = bounds.CountingReader(zin, limits.max_stream)
+            with tarfile.open(fileobj=counted, mode="r|", bufsize=CHUNK,
+                              tarinfo=bounds.guarded_tarinfo(limits)) as tar:
                 for member in tar:
                     entries += 1
-                    if entries > MAX_ENTRIES:
-                        raise ArchiveRejected(f"the files' archive has more than {MAX_ENTRIES} entries; refused")
+                    bounds.check_member(member, entries, limits)
                     written += member.size if member.isreg() else 0
-                    if written > max_bytes:
-                        raise ArchiveRejected(f"the files' archive unpacks to more than {max_bytes} bytes; refused")
+                    if written > limits.max_bytes:
+                        raise ArchiveRejected(f"the files' archive unpacks to more than {limits.max_bytes} bytes; "
+                                              "refused")
                     made.append(_apply(root, member, tar))
-            reader.drain()
+                archive._end_of_archive(tar.fileobj)
+        archive._nothing_after(plain)
         digest = expected_sha256() if callable(expected_sha256) else expected_sha256
         if reader.sha.hexdigest() != digest:
             raise ArchiveRejected("the files' archive does not match the sha256 the dashboard recorded; refused")
     except ArchiveRejected:
         _undo(upper)
         raise
-    except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError) as exc:
+    except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError, ValueError) as exc:
         _undo(upper)
         raise ArchiveRejected(f"the container's files could not be applied ({exc}); nothing was restored") from exc
+    except BaseException:
+        _undo(upper)
+        raise
     finally:
         os.close(root)
     return {"bytes": written, "entries": entries, "archive_bytes": reader.size}
@@ -272,4 +279,5 @@ def copy(upper_from, upper_to):
         facts["sha256"], facts["size"], _entries = pack(upper_from, out)
 
     reader = StreamReader(archive.stream(produce))
-    return unpack(reader, upper_to, expected_sha256=lambda: facts["sha256"], max_bytes=10**13)
+    return unpack(reader, upper_to, expected_sha256=lambda: facts["sha256"],
+                  limits=bounds.Limits(max_bytes=10**13))

@@ -11,15 +11,10 @@ import zstandard
 
 from .. import names
 from ..errors import ArchiveRejected, CryoError, EngineError
-from . import archive, paths, rootfs
+from . import archive, bounds, paths, rootfs, sealed
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
-# How far the container's files may unpack beyond their archive: the archive's size is known only once it is
-# complete, and zstd compresses file data a few times at most; a decompression bomb stops at the limit.
-FILES_RATIO = 50
-FILES_LIMIT_FLOOR = 1 << 30
-FILES_LIMIT = 64 << 30
 
 
 class ResponseReader:
@@ -36,16 +31,24 @@ class ResponseReader:
 
 
 # -- source side ---------------------------------------------------------------------------------
+def upload(client, upload_id, produce, size_hint=None):
+    """Stream what `produce(out)` writes into the store as archive `upload_id`, sealed with its data key as it is
+    packed: the dashboard and its store only ever see sealed bytes."""
+    key = client.write_key(upload_id)
+    if key is not None:
+        produce = sealed.sealing(produce, key, upload_id)
+    return client.upload(upload_id, archive.stream(produce), size_hint=size_hint)
+
+
 def upload_image(ctx, upload_id, image_ref, image_id):
     """The image, as `docker save` gives it, compressed, into the dashboard's store (once per image)."""
     source = ctx.engine.save_image(image_ref or image_id)
-    return ctx.client.upload(upload_id, archive.stream(lambda out: archive.pack_stream(source, out)))
+    return upload(ctx.client, upload_id, lambda out: archive.pack_stream(source, out))
 
 
 def upload_checkpoint(ctx, upload_id, container_id, checkpoint_name):
     source = paths.checkpoint_dir(ctx.engine_root, container_id, checkpoint_name)
-    return ctx.client.upload(upload_id, archive.stream(lambda out: archive.pack(source, out)),
-                             size_hint=paths.directory_size(source))
+    return upload(ctx.client, upload_id, lambda out: archive.pack(source, out), size_hint=paths.directory_size(source))
 
 
 def upload_files(ctx, upload_id, info):
@@ -55,8 +58,7 @@ def upload_files(ctx, upload_id, info):
     if running:
         ctx.engine.pause(info["Id"])
     try:
-        return ctx.client.upload(upload_id, archive.stream(lambda out: rootfs.pack(upper, out)),
-                                 size_hint=rootfs.size(upper))
+        return upload(ctx.client, upload_id, lambda out: rootfs.pack(upper, out), size_hint=rootfs.size(upper))
     finally:
         if running:
             ctx.engine.unpause(info["Id"])
@@ -79,14 +81,27 @@ def copy_files(engine, engine_root, source_info, target_id):
 def receive_files(ctx, archive_id, container_id):
     """Apply the source's files to the new container's layer before its restore, verified like any archive."""
     upper = rootfs.upper_dir(ctx.engine.inspect(container_id), ctx.engine_root)
-    recorded = ctx.client.digest(ctx.job_id, archive_id)
+    limits, decrypt = _limits(ctx, archive_id), _opener(ctx, archive_id)
     with ctx.client.download(ctx.job_id, archive_id) as response:
         return rootfs.unpack(ResponseReader(response), upper, expected_sha256=lambda: _digest(ctx, archive_id),
-                             max_bytes=FILES_LIMIT if recorded.get("size") is None else
-                             max(FILES_LIMIT_FLOOR, recorded["size"] * FILES_RATIO))
+                             limits=limits, decrypt=decrypt)
 
 
 # -- target side ---------------------------------------------------------------------------------
+def _limits(ctx, archive_id):
+    """Limits from what the dashboard recorded: the unpacked size the writer declared and, once the archive is
+    complete, its stored size."""
+    recorded = ctx.client.digest(ctx.job_id, archive_id)
+    return bounds.Limits.for_archive(recorded.get("size") if recorded.get("state") == "complete" else None,
+                                     recorded.get("unpacked_size"))
+
+
+def _opener(ctx, archive_id):
+    """How to open the archive's sealed bytes (None for an archive stored before sealing)."""
+    key = ctx.client.read_key(ctx.job_id, archive_id)
+    return (lambda raw: sealed.Opener(raw, key, archive_id)) if key is not None else None
+
+
 def _digest(ctx, archive_id):
     """What the dashboard recorded as the bytes arrived: the only digest a reader trusts."""
     found = ctx.client.digest(ctx.job_id, archive_id)
@@ -121,10 +136,14 @@ def ensure_image(ctx, image_ref, image_id, image_archive_id):
     if sha.hexdigest() != _digest(ctx, image_archive_id):
         path.unlink(missing_ok=True)
         raise ArchiveRejected("the image archive's sha256 does not match what the dashboard recorded; not loaded")
-    with open(path, "rb") as raw:
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        engine.load_image(iter(lambda: stream.read(CHUNK), b""))
-    path.unlink(missing_ok=True)
+    try:
+        decrypt = _opener(ctx, image_archive_id)
+        with open(path, "rb") as raw:
+            stream = zstandard.ZstdDecompressor().stream_reader(decrypt(raw) if decrypt else raw,
+                                                                read_across_frames=True)
+            engine.load_image(iter(lambda: stream.read(CHUNK), b""))
+    finally:
+        path.unlink(missing_ok=True)
     if not engine.image_exists(image_id):
         raise ArchiveRejected(f"the loaded image archive did not contain image {image_id}")
     return image_id
@@ -135,8 +154,10 @@ def receive_checkpoint(ctx, archive_id, staged):
     the dashboard recorded; on any mismatch nothing is left behind."""
     shutil.rmtree(staged, ignore_errors=True)
     staged.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    limits, decrypt = _limits(ctx, archive_id), _opener(ctx, archive_id)
     with ctx.client.download(ctx.job_id, archive_id) as response:
-        return archive.unpack(ResponseReader(response), staged, expected_sha256=lambda: _digest(ctx, archive_id))
+        return archive.unpack(ResponseReader(response), staged, expected_sha256=lambda: _digest(ctx, archive_id),
+                              limits=limits, decrypt=decrypt)
 
 
 def place_checkpoint(engine_root, container_id, checkpoint_name, staged):

@@ -125,7 +125,7 @@ class DeleteCheckpointKind(JobKind):
 
         live = Checkpoint.objects.live().filter(container=job.container, name=job.checkpoint_name)
         archives = Archive.objects.filter(checkpoint__in=live).exclude(state=Archive.State.DELETED)
-        count = store.discard(archives)
+        count = store.discard(archives, job=job, reason="the checkpoint was deleted")
         live.update(status=Checkpoint.Status.DELETED, deleted_at=timezone.now())
         return Done({"was_on_engine": bool(results.flag(result, "was_on_engine")), "archives_deleted": count})
 

@@ -290,7 +290,8 @@ def _discard_transit(job_id):
     from .. import store
     from ..models import Archive
 
-    store.discard(Archive.objects.filter(job_id=job_id, keep=False).exclude(state=Archive.State.DELETED))
+    store.discard(Archive.objects.filter(job_id=job_id, keep=False).exclude(state=Archive.State.DELETED),
+                  job=Job.objects.filter(pk=job_id).first(), reason="transit archive of a finished job")
 
 
 def _summary(result):

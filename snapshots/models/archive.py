@@ -8,7 +8,8 @@ class Archive(models.Model):
     """An archive a host wrote through the worker API: a checkpoint's files, or an image.
 
     The dashboard counts and hashes the bytes as they arrive, so the sha256 and size recorded here are the
-    anchor every reader is checked against; a host never reports its own digest.
+    anchor every reader is checked against; a host never reports its own digest. The bytes are sealed with the
+    archive's own data key (snapshots/store_keys.py), released through the worker API to the hosts of its job only.
     """
 
     class Kind(models.TextChoices):
@@ -38,6 +39,12 @@ class Archive(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
     keep = models.BooleanField(default=True, help_text="False for a migration's transit archive")
+    unpacked_size = models.BigIntegerField(null=True, blank=True,
+                                           help_text="Bytes of files its writer declared: bounds unpacking")
+    wrapped_key = models.BinaryField(null=True, blank=True, editable=False,
+                                     help_text="Its data key, wrapped by the store's key-encryption key")
+    key_id = models.CharField(max_length=16, blank=True, editable=False,
+                              help_text="Which key-encryption key wraps the data key")
 
     class Meta:
         ordering = ["-created_at"]

@@ -110,7 +110,12 @@ def test_an_export_puts_podmans_own_checkpoint_archive_in_the_store_with_its_rec
     archive = Archive.objects.get(name=job.result["archive"])
     data = open(store.storage().path(archive.name), "rb").read()
     assert hashlib.sha256(data).hexdigest() == archive.sha256 == job.result["sha256"] and len(data) == archive.size
-    reader = zstandard.ZstdDecompressor().stream_reader(__import__("io").BytesIO(data), read_across_frames=True)
+    from snapshots import store_keys
+    from snapshots.host import sealed
+
+    assert data.startswith(sealed.MAGIC), "the store holds the archive sealed"
+    opened = sealed.Opener(__import__("io").BytesIO(data), store_keys.unwrap(archive), archive.id)
+    reader = zstandard.ZstdDecompressor().stream_reader(opened, read_across_frames=True)
     with tarfile.open(fileobj=reader, mode="r|") as tar:
         members = {m.name for m in tar}
     assert {"config.dump", "spec.dump", "checkpoint/inventory.img"} <= members, "Podman's export, as Podman wrote it"

@@ -1,6 +1,7 @@
 """The boundaries the layout promises: the web tier never holds a Docker socket; the host agent and the CLI carry
 no Django (so no database settings or secret key to hold); only the outbox publishes to the broker."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def _loaded(probe, **env):
 
 def test_the_web_tier_and_the_services_never_load_the_docker_sdk_or_the_agent():
     assert _loaded(WEB_PROBE, DJANGO_SETTINGS_MODULE="dashboard.settings", CRYO_SECRET_KEY="x",
-                   CRYO_VAR_DIR="/tmp/cryo-architecture") == []
+                   CRYO_STORE_KEK=os.environ["CRYO_STORE_KEK"], CRYO_VAR_DIR="/tmp/cryo-architecture") == []
 
 
 def test_the_host_agent_and_the_cli_load_no_django_settings_no_database_and_no_dashboard_code():

@@ -8,7 +8,7 @@ import pytest
 import zstandard
 
 from snapshots.errors import ArchiveRejected
-from snapshots.host import rootfs
+from snapshots.host import bounds, rootfs
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts and ownership need root")
 
@@ -41,7 +41,7 @@ def test_a_layer_is_applied_whole_to_a_new_containers_layer(layer, tmp_path):
     archive, sha, entries = packed(layer)
     target = tmp_path / "new-upper"
     target.mkdir()
-    done = rootfs.unpack(archive, target, expected_sha256=sha, max_bytes=10 << 20)
+    done = rootfs.unpack(archive, target, expected_sha256=sha, limits=bounds.Limits(max_bytes=10 << 20))
     assert done["entries"] == entries == 9
     assert (target / "data" / "appendonlydir" / "log.aof").read_bytes() == b"SET a 1\n" * 1000
     assert (target / "data").stat().st_uid == 999
@@ -93,7 +93,7 @@ def test_a_hostile_archive_writes_nothing_outside_and_leaves_the_layer_empty(tmp
     target.mkdir()
     archive, sha = hostile(*members)
     with pytest.raises(ArchiveRejected, match=reason):
-        rootfs.unpack(archive, target, expected_sha256=sha, max_bytes=1024)
+        rootfs.unpack(archive, target, expected_sha256=sha, limits=bounds.Limits(max_bytes=1024))
     assert list(target.iterdir()) == [] and list(outside.iterdir()) == []
 
 
@@ -102,7 +102,7 @@ def test_an_archive_that_does_not_match_the_recorded_digest_is_undone(layer, tmp
     target = tmp_path / "new-upper"
     target.mkdir()
     with pytest.raises(ArchiveRejected, match="does not match the sha256"):
-        rootfs.unpack(archive, target, expected_sha256="0" * 64, max_bytes=10 << 20)
+        rootfs.unpack(archive, target, expected_sha256="0" * 64, limits=bounds.Limits(max_bytes=10 << 20))
     assert list(target.iterdir()) == []
 
 

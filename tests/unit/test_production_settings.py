@@ -1,5 +1,6 @@
 """`manage.py check --deploy` is clean with the documented production environment (deploy/systemd/cryo.env.example),
 and not without it; HTTPS settings do what they say."""
+import base64
 import os
 import subprocess
 import sys
@@ -20,7 +21,8 @@ def documented_environment(tmp_path):
     # What only exists on a real server: the secret files, the database, the syslog socket.
     for name in [n for n in env if n.endswith("_FILE")]:
         secret = tmp_path / name.lower()
-        secret.write_text("k7Qv2-" + os.urandom(40).hex())
+        secret.write_text(base64.b64encode(os.urandom(32)).decode() if name == "CRYO_STORE_KEK_FILE"
+                          else "k7Qv2-" + os.urandom(40).hex())
         env[name] = str(secret)
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", CRYO_BROKER_URL="redis://127.0.0.1:6379/13",
                CRYO_VAR_DIR=str(tmp_path), CRYO_STORE_DIR=str(tmp_path))
@@ -40,8 +42,14 @@ def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_pa
     assert "System check identified no issues (0 silenced)." in result.stdout, result.stdout + result.stderr
 
 
+def test_without_a_store_kek_the_dashboard_refuses_to_start(tmp_path):
+    result = check_deploy({"CRYO_SECRET_KEY": "k7Qv2-" + os.urandom(40).hex(), "CRYO_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0 and "CRYO_STORE_KEK (or CRYO_STORE_KEK_FILE) must be set" in result.stderr
+
+
 def test_check_deploy_warns_without_it(tmp_path):
-    env = {"CRYO_SECRET_KEY": "k7Qv2-" + os.urandom(40).hex(), "CRYO_VAR_DIR": str(tmp_path)}
+    env = {"CRYO_SECRET_KEY": "k7Qv2-" + os.urandom(40).hex(), "CRYO_VAR_DIR": str(tmp_path),
+           "CRYO_STORE_KEK": base64.b64encode(os.urandom(32)).decode()}
     result = check_deploy(env)
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr, result.stderr

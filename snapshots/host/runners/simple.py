@@ -1,6 +1,6 @@
 """The one-step kinds: checkpoint, restore, delete a checkpoint, sync the inventory, export to the store."""
 from ...errors import CheckpointExists, CheckpointNotFound, ContainerRunning, ContainerNotRunning
-from .. import archive, criu_calls, paths
+from .. import archive, criu_calls, paths, transfer
 from .base import Runner, StepFailed
 
 
@@ -83,8 +83,8 @@ class ExportRunner(Runner):
             return {"reused": True}
         source = paths.checkpoint_dir(ctx.engine_root, ctx.container_id(), ctx.checkpoint_name())
         with ctx.phase("export"):
-            answer = ctx.client.upload(upload, archive.stream(lambda out: archive.pack(source, out)),
-                                       size_hint=paths.directory_size(source))
+            answer = transfer.upload(ctx.client, upload, lambda out: archive.pack(source, out),
+                                     size_hint=paths.directory_size(source))
         return {"archive_size": answer.get("size")}
 
 

@@ -35,6 +35,9 @@ class Command(BaseCommand):
         audit = sub.add_parser("audit", help="check the audit trail: `audit verify` walks its hash chain and reports "
                                              "the first row edited, deleted or inserted (exit 1)")
         audit.add_argument("audit_action", choices=["verify"], metavar="verify")
+        store_key = sub.add_parser("store-key", help="`store-key rotate`: rewrap every archive's data key with "
+                                                     "CRYO_STORE_KEK (the old key in CRYO_STORE_KEK_PREVIOUS)")
+        store_key.add_argument("store_key_action", choices=["rotate"], metavar="rotate")
         token = sub.add_parser("api-token", help="create a personal API token for the acting user (printed once)")
         token.add_argument("--name", default="automation", help="what the token is for")
         for gone in ("worker", "enrollment-token"):  # retired: any arguments, then one line on what to do instead
@@ -55,6 +58,8 @@ class Command(BaseCommand):
             return self.bootstrap(**options)
         if command == "audit":
             return self.verify_audit()
+        if command == "store-key":
+            return self.rotate_store_key()
         actor = self.actor(as_user)
         if command == "api-token":
             return self.api_token(actor, options["name"])
@@ -73,6 +78,25 @@ class Command(BaseCommand):
         if not report.ok:
             raise CommandError(report.describe(), returncode=1)
         self.stdout.write(report.describe())
+
+    def rotate_store_key(self):
+        from django.db import transaction
+
+        from ... import store_keys
+        from ...services import audit
+
+        done, unreadable = store_keys.rotate()
+        with transaction.atomic():
+            audit.record(actor=None, actor_label=Origin.cli().source, action="store_key.rotate",
+                         outcome="failed" if unreadable else "succeeded", origin=Origin.cli(),
+                         details={"rewrapped": done, "unreadable": unreadable[:100],
+                                  "kek": store_keys.kek_id(settings.CRYO_STORE_KEK)})
+        self.stdout.write(f"{done} archive keys rewrapped with key-encryption key "
+                          f"{store_keys.kek_id(settings.CRYO_STORE_KEK)}")
+        if unreadable:
+            raise CommandError(f"{len(unreadable)} archive keys are wrapped by a key-encryption key that is not "
+                               f"configured (set it as CRYO_STORE_KEK_PREVIOUS and run this again): "
+                               f"{', '.join(unreadable[:10])}", returncode=1)
 
     def actor(self, username):
         User = get_user_model()
