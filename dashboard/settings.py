@@ -266,6 +266,12 @@ CRYO_JOB_QUEUE_EXPIRY = envint("CRYO_JOB_QUEUE_EXPIRY", 600, minimum=5)
 CRYO_JOB_RESEND_AFTER = envint("CRYO_JOB_RESEND_AFTER", 10, minimum=1)
 CRYO_CONTROL_INTERVAL = envint("CRYO_CONTROL_INTERVAL", 1, minimum=1)
 CRYO_JOIN_TOKEN_MINUTES = envint("CRYO_JOIN_TOKEN_MINUTES", 60, minimum=1)
+# Personal API tokens work for CRYO_API_TOKEN_DAYS unless their creator chose otherwise (at most the maximum).
+CRYO_API_TOKEN_MAX_DAYS = envint("CRYO_API_TOKEN_MAX_DAYS", 365, minimum=1)
+CRYO_API_TOKEN_DAYS = envint("CRYO_API_TOKEN_DAYS", 90, minimum=1)
+if CRYO_API_TOKEN_DAYS > CRYO_API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(f"CRYO_API_TOKEN_DAYS={CRYO_API_TOKEN_DAYS} is above CRYO_API_TOKEN_MAX_DAYS="
+                               f"{CRYO_API_TOKEN_MAX_DAYS}")
 CRYO_SPOOL_DIR = Path(envstr("CRYO_SPOOL_DIR", str(VAR_DIR / "spool")))
 CRYO_STORE_DIR = Path(envstr("CRYO_STORE_DIR", str(VAR_DIR / "store")))
 CRYO_STORE_BACKEND = envstr("CRYO_STORE_BACKEND", "django.core.files.storage.FileSystemStorage")
