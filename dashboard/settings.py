@@ -267,6 +267,8 @@ CRYO_JOB_QUEUE_EXPIRY = envint("CRYO_JOB_QUEUE_EXPIRY", 600, minimum=5)
 CRYO_JOB_RESEND_AFTER = envint("CRYO_JOB_RESEND_AFTER", 10, minimum=1)
 CRYO_CONTROL_INTERVAL = envint("CRYO_CONTROL_INTERVAL", 1, minimum=1)
 CRYO_JOIN_TOKEN_MINUTES = envint("CRYO_JOIN_TOKEN_MINUTES", 60, minimum=1)
+# Viewers and operators see only the hosts granted to their teams (admins see all); see snapshots/services/access.py.
+CRYO_TEAM_SCOPED_VISIBILITY = envbool("CRYO_TEAM_SCOPED_VISIBILITY", False)
 # Abuse limits (snapshots/jobs/limits.py): jobs queued or running per person and per host, checkpoints kept per
 # container (count and MiB); refused requests per person, token or address within a window (dashboard/refusals.py).
 CRYO_MAX_JOBS_PER_USER = envint("CRYO_MAX_JOBS_PER_USER", 20, minimum=1)
