@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "dashboard.sign_in.SecondFactorMiddleware",
     "dashboard.middleware.ViewerTimezoneMiddleware",
     "axes.middleware.AxesMiddleware",
+    "dashboard.refusals.RefusalLimitMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -266,6 +267,26 @@ CRYO_JOB_QUEUE_EXPIRY = envint("CRYO_JOB_QUEUE_EXPIRY", 600, minimum=5)
 CRYO_JOB_RESEND_AFTER = envint("CRYO_JOB_RESEND_AFTER", 10, minimum=1)
 CRYO_CONTROL_INTERVAL = envint("CRYO_CONTROL_INTERVAL", 1, minimum=1)
 CRYO_JOIN_TOKEN_MINUTES = envint("CRYO_JOIN_TOKEN_MINUTES", 60, minimum=1)
+# Viewers and operators see only the hosts granted to their teams (admins see all); see snapshots/services/access.py.
+CRYO_TEAM_SCOPED_VISIBILITY = envbool("CRYO_TEAM_SCOPED_VISIBILITY", False)
+# Abuse limits (snapshots/jobs/limits.py): jobs queued or running per person and per host, checkpoints kept per
+# container (count and MiB); refused requests per person, token or address within a window (dashboard/refusals.py).
+CRYO_MAX_JOBS_PER_USER = envint("CRYO_MAX_JOBS_PER_USER", 20, minimum=1)
+CRYO_MAX_JOBS_PER_HOST = envint("CRYO_MAX_JOBS_PER_HOST", 50, minimum=1)
+CRYO_CHECKPOINTS_PER_CONTAINER = envint("CRYO_CHECKPOINTS_PER_CONTAINER", 50, minimum=1)
+CRYO_CHECKPOINT_MIB_PER_CONTAINER = envint("CRYO_CHECKPOINT_MIB_PER_CONTAINER", 64 * 1024, minimum=1)
+CRYO_REFUSAL_LIMIT = envint("CRYO_REFUSAL_LIMIT", 60, minimum=1)
+CRYO_REFUSAL_WINDOW = envint("CRYO_REFUSAL_WINDOW", 60, minimum=1)
+# The cache that counts refusals: shared by every web process with CRYO_CACHE_URL (redis://...), else per process.
+CRYO_CACHE_URL = envstr("CRYO_CACHE_URL", "", secret=True)
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CRYO_CACHE_URL}
+          if CRYO_CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Personal API tokens work for CRYO_API_TOKEN_DAYS unless their creator chose otherwise (at most the maximum).
+CRYO_API_TOKEN_MAX_DAYS = envint("CRYO_API_TOKEN_MAX_DAYS", 365, minimum=1)
+CRYO_API_TOKEN_DAYS = envint("CRYO_API_TOKEN_DAYS", 90, minimum=1)
+if CRYO_API_TOKEN_DAYS > CRYO_API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(f"CRYO_API_TOKEN_DAYS={CRYO_API_TOKEN_DAYS} is above CRYO_API_TOKEN_MAX_DAYS="
+                               f"{CRYO_API_TOKEN_MAX_DAYS}")
 CRYO_SPOOL_DIR = Path(envstr("CRYO_SPOOL_DIR", str(VAR_DIR / "spool")))
 CRYO_STORE_DIR = Path(envstr("CRYO_STORE_DIR", str(VAR_DIR / "store")))
 CRYO_STORE_BACKEND = envstr("CRYO_STORE_BACKEND", "django.core.files.storage.FileSystemStorage")

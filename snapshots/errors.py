@@ -24,6 +24,14 @@ class Busy(CryoError):
     """Another operation on the same container is still in flight."""
 
 
+class OverLimit(Busy):
+    """A limit on jobs in flight or checkpoints kept would be passed (snapshots.jobs.limits): busy, for longer."""
+
+
+class Throttled(CryoError):
+    """Too many refused requests in a short time from one person or address (dashboard.refusals)."""
+
+
 class EngineError(CryoError):
     """The Docker engine refused or failed an operation."""
 
@@ -84,7 +92,8 @@ class AuditUnavailable(CryoError):
 
 def http_status(exc):
     """The one mapping from what went wrong to an HTTP status (API, worker API and pages alike)."""
-    for kind, status in ((AccessDenied, 403), (Busy, 409), (InvalidRequest, 400), (AuditUnavailable, 503)):
+    for kind, status in ((AccessDenied, 403), (OverLimit, 429), (Throttled, 429), (Busy, 409), (InvalidRequest, 400),
+                         (AuditUnavailable, 503)):
         if isinstance(exc, kind):
             return status
     return 400

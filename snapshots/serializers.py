@@ -31,9 +31,10 @@ def host_dict(h):
     }
 
 
-def container_dict(c):
+def container_dict(c, *, reveal=False):
+    """A container; its command line (which may carry secrets) only for those who may operate it (`reveal`)."""
     return {"host": c.host.name, "id": c.engine_id, "name": c.name, "image": c.image, "state": c.state,
-            "command": c.command, "created": c.created, "gone_at": c.gone_at}
+            "command": c.command if reveal else None, "created": c.created, "gone_at": c.gone_at}
 
 
 def checkpoint_dict(cp):

@@ -6,7 +6,7 @@ from ninja.security import HttpBearer
 
 from snapshots.errors import CryoError, http_status
 from snapshots.models import ApiToken
-from snapshots.services import Origin
+from snapshots.services import Origin, tokens
 
 
 class PersonalToken(HttpBearer):
@@ -21,10 +21,27 @@ class PersonalToken(HttpBearer):
         return super().__call__(request)
 
     def authenticate(self, request, token):
-        user = ApiToken.authenticate(token)
-        if user is not None:
-            request.user = user
-        return user
+        """The token's owner, if the token works now and its scope allows this request. A known token that is
+        revoked or expired is refused with a row on record; a read token asking for more is refused (403)."""
+        row = ApiToken.find(token)
+        if row is None:
+            return None
+        why = row.refusal()
+        if why:
+            tokens.refuse_use(row, origin(request), why)
+            raise TokenRefused(f"this API token is {why}" if why in ("revoked", "expired") else
+                               f"this API token no longer works: {why}")
+        tokens.require_scope(row, row.user, request.method, request.path, origin(request))
+        row.touch()
+        request.user, request.cryo_token = row.user, row
+        return row.user
+
+
+class TokenRefused(AuthenticationError):
+    """A known token that does not work (now)."""
+
+    def __init__(self, message):
+        super().__init__(401, message)
 
 
 api = NinjaAPI(title="Cryo API", version="1", urls_namespace="api-v1", auth=PersonalToken(), docs_url="/docs")
@@ -40,9 +57,10 @@ def origin(request):
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
+    why = exc.message if isinstance(exc, TokenRefused) else "a valid API token is required"
     response = api.create_response(
-        request, {"error": "a valid API token is required: Authorization: Bearer <token> (create one with "
-                           "`python manage.py cryo api-token --as USERNAME`)"}, status=401)
+        request, {"error": f"{why}: Authorization: Bearer <token> (make one on your account page, with "
+                           "`cryo token create`, or `python manage.py cryo api-token --as USERNAME`)"}, status=401)
     response["WWW-Authenticate"] = 'Bearer realm="cryo"'
     return response
 
@@ -71,4 +89,4 @@ def _api_error(request, exc):
     return api.create_response(request, {"error": exc.message}, status=exc.status)
 
 
-from . import hosts, jobs  # noqa: E402,F401  (the endpoints register themselves on `api`)
+from . import api_tokens, hosts, jobs  # noqa: E402,F401  (the endpoints register themselves on `api`)

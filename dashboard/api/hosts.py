@@ -2,7 +2,7 @@
 from snapshots import services
 from snapshots.models import Container, Host
 from snapshots.serializers import checkpoint_dict, container_dict, host_dict
-from snapshots.services import resolve
+from snapshots.services import access, resolve
 
 from .api import api, origin
 from .schemas import HostIn, TokenIn
@@ -10,7 +10,7 @@ from .schemas import HostIn, TokenIn
 
 @api.get("/hosts", url_name="api-hosts")
 def hosts(request):
-    return [host_dict(h) for h in Host.objects.all()]
+    return [host_dict(h) for h in access.visible(request.user, Host.objects.all(), "pk")]
 
 
 @api.post("/hosts", url_name="api-host-add")
@@ -21,13 +21,14 @@ def add_host(request, payload: HostIn):
 
 @api.post("/hosts/{host}/join-token", url_name="api-host-token")
 def join_token(request, host: str, payload: TokenIn):
-    token = services.new_join_token(request.user, resolve.host(host), origin=origin(request), minutes=payload.minutes)
+    token = services.new_join_token(request.user, resolve.host(host, request.user), origin=origin(request),
+                                    minutes=payload.minutes)
     return {"host": host, "join_token": token, "command": services.hosts.join_command(token)}
 
 
 def _admin_action(action, change):
     def view(request, host: str):
-        found = change(request.user, resolve.host(host), origin=origin(request))
+        found = change(request.user, resolve.host(host, request.user), origin=origin(request))
         return host_dict(Host.all_objects.get(pk=found.pk))
 
     view.__name__ = f"host_{action}"
@@ -42,12 +43,13 @@ for _action, _change in {"rotate": services.rotate_credential, "revoke": service
 
 @api.get("/containers", url_name="api-all-containers")
 def all_containers(request, host: str | None = None, all: bool = False):
-    found = Container.objects.select_related("host").order_by("host__name", "name")
+    found = access.visible(request.user, Container.objects.select_related("host").order_by("host__name", "name"))
     if host:
-        found = found.filter(host=resolve.host(host))
+        found = found.filter(host=resolve.host(host, request.user))
     if not all:
         found = found.present()
-    return [container_dict(c) for c in found[:5000]]
+    operable = access.operable_host_ids(request.user)
+    return [container_dict(c, reveal=operable is None or c.host_id in operable) for c in found[:5000]]
 
 
 @api.get("/hosts/{host}/containers", url_name="api-containers")
@@ -57,13 +59,13 @@ def containers(request, host: str, all: bool = False):
 
 @api.get("/hosts/{host}/containers/{container}/checkpoints", url_name="api-checkpoints")
 def checkpoints(request, host: str, container: str):
-    found = resolve.container(resolve.host(host), container)
+    found = resolve.container(resolve.host(host, request.user), container)
     return [checkpoint_dict(cp) for cp in found.checkpoints.live().prefetch_related("archives")]
 
 
 @api.get("/hosts/{host}/containers/{container}/preflight", url_name="api-preflight")
 def preflight(request, host: str, container: str, to: str | None = None):
-    source = resolve.host(host)
-    target = resolve.host(to) if to else source
+    source = resolve.host(host, request.user)
+    target = resolve.host(to, request.user) if to else source
     checks = services.migration_preflight(resolve.container(source, container), target)
     return [{"name": c.name, "level": c.level, "message": c.message} for c in checks]

@@ -10,7 +10,7 @@ from ninja import Status
 from snapshots import services
 from snapshots.models import Job
 from snapshots.serializers import job_dict, job_version
-from snapshots.services import resolve
+from snapshots.services import access, resolve
 
 from .api import api, origin
 from .schemas import JobIn
@@ -19,29 +19,29 @@ WAIT_MAX = 25  # seconds one long poll may hold a server thread
 WAIT_POLL = 0.03
 
 
-def _container(data):
-    return resolve.container(resolve.host(data.host), data.container or "")
+def _container(data, user):
+    return resolve.container(resolve.host(data.host, user), data.container or "")
 
 
-def _checkpoint(data, usable=True):
-    return resolve.checkpoint(_container(data), data.checkpoint or "", usable=usable)
+def _checkpoint(data, user, usable=True):
+    return resolve.checkpoint(_container(data, user), data.checkpoint or "", usable=usable)
 
 
-def _to(data):
-    return resolve.host(data.to) if data.to else None
+def _to(data, user):
+    return resolve.host(data.to, user) if data.to else None
 
 
 # The one table from a job kind to its action; the CLI sends the same fields.
 REQUESTS = {
-    "checkpoint": lambda u, d, o: services.checkpoint(u, _container(d), name=d.name, leave_running=d.leave_running,
-                                                      origin=o),
-    "restore": lambda u, d, o: services.restore(u, _checkpoint(d), origin=o),
-    "delete_checkpoint": lambda u, d, o: services.delete_checkpoint(u, _checkpoint(d, usable=False), origin=o),
-    "export": lambda u, d, o: services.export(u, _checkpoint(d), origin=o),
-    "clone": lambda u, d, o: services.clone(u, _checkpoint(d), to=_to(d), name=d.name, origin=o),
-    "migrate": lambda u, d, o: services.migrate(u, _container(d), to=_to(d), keep_source=d.keep_source, name=d.name,
-                                                origin=o),
-    "sync": lambda u, d, o: services.sync(u, resolve.host(d.host), origin=o),
+    "checkpoint": lambda u, d, o: services.checkpoint(u, _container(d, u), name=d.name,
+                                                      leave_running=d.leave_running, origin=o),
+    "restore": lambda u, d, o: services.restore(u, _checkpoint(d, u), origin=o),
+    "delete_checkpoint": lambda u, d, o: services.delete_checkpoint(u, _checkpoint(d, u, usable=False), origin=o),
+    "export": lambda u, d, o: services.export(u, _checkpoint(d, u), origin=o),
+    "clone": lambda u, d, o: services.clone(u, _checkpoint(d, u), to=_to(d, u), name=d.name, origin=o),
+    "migrate": lambda u, d, o: services.migrate(u, _container(d, u), to=_to(d, u), keep_source=d.keep_source,
+                                                name=d.name, origin=o),
+    "sync": lambda u, d, o: services.sync(u, resolve.host(d.host, u), origin=o),
 }
 
 
@@ -51,9 +51,9 @@ def _jobs():
 
 @api.get("/jobs", url_name="api-jobs")
 def jobs(request, host: str | None = None, state: str | None = None, limit: int = 50):
-    found = _jobs().order_by("-created_at")
+    found = access.visible(request.user, _jobs().order_by("-created_at"), "host", "target_host")
     if host:
-        found = found.filter(host=resolve.host(host))
+        found = found.filter(host=resolve.host(host, request.user))
     if state:
         found = found.filter(state=state)
     return [job_dict(j) for j in found[: max(1, min(limit, 500))]]
@@ -69,7 +69,7 @@ def request_job(request, payload: JobIn, response: HttpResponse):
 @api.get("/jobs/{job_id}", url_name="api-job")
 def job(request, job_id: str, wait: float = 0, seen: str = ""):
     """One job (an id or a unique prefix). With `wait`, answer when the job differs from `seen`, or after `wait` s."""
-    found = resolve.job(job_id)
+    found = resolve.job(job_id, request.user)
     deadline = time.monotonic() + max(0.0, min(wait, WAIT_MAX))
     while not found.is_terminal and job_version(found) == seen and time.monotonic() < deadline:
         time.sleep(WAIT_POLL)

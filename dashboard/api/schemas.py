@@ -2,7 +2,7 @@
 from typing import Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
@@ -26,3 +26,9 @@ class HostIn(Strict):
 
 class TokenIn(Strict):
     minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+
+
+class ApiTokenIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    scope: Literal["read", "operate"] = "read"
+    days: StrictInt | None = Field(None, ge=1, le=3650, description="days it works (at most CRYO_API_TOKEN_MAX_DAYS)")

@@ -33,15 +33,18 @@ def viewer_required(view):
 
 
 def get_host_for_viewer(request, name):
-    return get_object_or_404(Host, name=name)
+    """A host the person may see (all of them, unless CRYO_TEAM_SCOPED_VISIBILITY); any other is not found."""
+    return get_object_or_404(access.visible(request.user, Host.objects.all(), "pk"), name=name)
 
 
 def get_container_for_viewer(request, pk):
-    return get_object_or_404(Container.objects.select_related("host"), pk=pk)
+    return get_object_or_404(access.visible(request.user, Container.objects.select_related("host")), pk=pk)
 
 
 def get_job_for_viewer(request, job_id):
-    return get_object_or_404(Job.objects.select_related("host", "target_host", "container"), pk=job_id)
+    jobs = access.visible(request.user, Job.objects.select_related("host", "target_host", "container"), "host",
+                          "target_host")
+    return get_object_or_404(jobs, pk=job_id)
 
 
 def require_operate(request, host, action, **where):

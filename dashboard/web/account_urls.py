@@ -3,7 +3,7 @@ from django.urls import path
 
 from dashboard import sso
 
-from . import accounts, second_factor
+from . import accounts, api_tokens, second_factor
 
 urlpatterns = [
     path("login/code/", accounts.sign_in_code, name="login-code"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("account/second-factor/", second_factor.start, name="second-factor-start"),
     path("account/second-factor/confirm/", second_factor.confirm, name="second-factor-confirm"),
     path("account/second-factor/remove/", second_factor.remove, name="second-factor-remove"),
+    path("account/tokens/", api_tokens.create, name="api-token-create"),
+    path("account/tokens/<int:pk>/revoke/", api_tokens.revoke, name="api-token-revoke"),
     path("oidc/authenticate/", sso.authenticate, name="oidc-authenticate"),
     path("oidc/callback/", sso.callback, name="oidc-callback"),
 ]

@@ -3,8 +3,6 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
-from snapshots.models import Host
-
 from . import queries
 from .access import get_job_for_viewer, viewer_required
 from .forms import JobFilterForm
@@ -15,9 +13,9 @@ from .render import JOBS_CHANGED, notify, render_page
 @require_GET
 @viewer_required
 def jobs(request):
-    form = JobFilterForm(request.GET, host_names=Host.objects.order_by("name").values_list("name", flat=True))
+    form = JobFilterForm(request.GET, host_names=queries.visible_hosts(request.user).values_list("name", flat=True))
     page = keyset_page(
-        queries.filtered_jobs(**form.filters()), time_field="created_at", pk_type=uuid_pk,
+        queries.filtered_jobs(request.user, **form.filters()), time_field="created_at", pk_type=uuid_pk,
         before=request.GET.get("before", ""), after=request.GET.get("after", ""),
     )
     context = {"form": form, "page": page}

@@ -9,4 +9,4 @@ from .render import render_page
 @viewer_required
 def overview(request):
     parts = {"hosts-health": "overview/_hosts.html"}
-    return render_page(request, "overview/page.html", queries.overview(), parts=parts)
+    return render_page(request, "overview/page.html", queries.overview(request.user), parts=parts)

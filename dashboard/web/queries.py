@@ -5,6 +5,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from snapshots.models import Checkpoint, Container, Host, Job
+from snapshots.services import access
 
 RECENT_JOBS = 15
 CONTAINER_JOBS = 20
@@ -38,15 +39,24 @@ def jobs():
     return Job.objects.select_related("host", "target_host")
 
 
-def overview():
+def visible_jobs(user, qs=None):
+    return access.visible(user, jobs() if qs is None else qs, "host", "target_host")
+
+
+def visible_hosts(user):
+    return access.visible(user, Host.objects.order_by("name"), "pk")
+
+
+def overview(user):
     now = timezone.now()
     return {
-        "hosts": list(Host.objects.order_by("name")),
-        "recent_jobs": list(jobs().order_by("-created_at")[:RECENT_JOBS]),
+        "hosts": list(visible_hosts(user)),
+        "recent_jobs": list(visible_jobs(user).order_by("-created_at")[:RECENT_JOBS]),
         "failures": list(
-            jobs().filter(state=Job.State.FAILED, created_at__gte=now - timedelta(days=1)).order_by("-created_at")[:5]
+            visible_jobs(user).filter(state=Job.State.FAILED, created_at__gte=now - timedelta(days=1))
+            .order_by("-created_at")[:5]
         ),
-        "in_flight": Job.objects.filter(state__in=Job.ENQUEUED_STATES).count(),
+        "in_flight": visible_jobs(user, Job.objects.filter(state__in=Job.ENQUEUED_STATES)).count(),
     }
 
 
@@ -73,26 +83,25 @@ def container_page(container):
 
 def operable_hosts(user):
     """Hosts the person may act on (targets of a clone or a migration)."""
-    from snapshots.services import access
-
     hosts = Host.objects.order_by("name")
     ids = access.operable_host_ids(user)
     return list(hosts if ids is None else hosts.filter(pk__in=ids))
 
 
-def search_containers(text):
+def search_containers(text, user):
     text = text.strip().lstrip("/")
     if not text:
         return []
     match = Q(name__icontains=text)
     if len(text) >= 3 and all(c in "0123456789abcdef" for c in text.lower()):
         match |= Q(engine_id__startswith=text.lower())
-    found = Container.objects.filter(match).order_by(F("gone_at").asc(nulls_first=True), "name", "host__name")
+    found = access.visible(user, Container.objects.filter(match))
+    found = found.order_by(F("gone_at").asc(nulls_first=True), "name", "host__name")
     return list(with_last_checkpoint(found)[:SEARCH_LIMIT])
 
 
-def filtered_jobs(*, host="", person="", kind="", state=""):
-    qs = jobs()
+def filtered_jobs(user, *, host="", person="", kind="", state=""):
+    qs = visible_jobs(user)
     if host:
         qs = qs.filter(host__name=host)
     if person:

@@ -11,5 +11,5 @@ from .render import render_page
 def search(request):
     form = SearchForm(request.GET)
     text = form.cleaned_data["q"] if form.is_valid() else ""
-    context = {"form": form, "q": text, "results": queries.search_containers(text)}
+    context = {"form": form, "q": text, "results": queries.search_containers(text, request.user)}
     return render_page(request, "search/page.html", context, parts={"search-results": "search/_results.html"})

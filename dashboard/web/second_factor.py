@@ -14,9 +14,10 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dashboard.sign_in import signed_in_with_sso
-from snapshots.services import Origin, access, audit
+from snapshots.services import Origin, access, audit, tokens
 
 from .access import viewer_required
+from .api_tokens import TokenForm
 from .render import render_page
 
 
@@ -56,6 +57,8 @@ def account(request):
         "setting_up": setting_up,
         "required": settings.CRYO_REQUIRE_SECOND_FACTOR,
         "form": CodeForm(),
+        "tokens": tokens.tokens_of(request.user),
+        "token_form": TokenForm(),
     }
     if setting_up is not None:
         context["qr_svg"] = segno.make(setting_up.config_url, error="m").svg_inline(scale=4, dark="#16213a")

@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 
 from .tables import ago, dump_json, size, table
+from .transport import CliError
 
 from .wait import wait_for
 
@@ -181,6 +182,31 @@ def _host_action(action):
     return handler
 
 
+# -- API tokens (your own) ---------------------------------------------------------------------------
+def token(api, out, token_action, ref=None, scope="read", days=None, json=False, **_):
+    if token_action == "list":
+        rows = api.call("GET", "/tokens")
+        if json:
+            return dump_json(out, rows)
+        table(out, ["id", "prefix", "name", "scope", "state", "created", "expires", "last used"], [
+            [t["id"], t["prefix"], t["name"], t["scope"], t["state"], ago(t["created_at"]),
+             str(t["expires_at"] or "never")[:10], ago(t["last_used_at"])] for t in rows])
+    elif token_action == "create":
+        if not ref:
+            raise CliError("cryo token create NAME: say what the token is for")
+        made = api.call("POST", "/tokens", body={"name": ref, "scope": scope, "days": days})
+        if json:
+            return dump_json(out, made)
+        out.write(f"{made['token']}\n")
+        out.write(f"# token {made['prefix']}… ({made['scope']}) works until {str(made['expires_at'])[:10]}; "
+                  "it is shown only this once\n")
+    else:
+        if not ref:
+            raise CliError("cryo token revoke ID|PREFIX: which token (see `cryo token list`)")
+        gone = api.call("POST", f"/tokens/{ref}/revoke", body={})
+        out.write(f"Token {gone['prefix']}… ({gone['name']}) revoked: it no longer works\n")
+
+
 _json = _arg("--json", action="store_true", help="machine-readable output")
 SPECS = [
     Spec("hosts", "list hosts and their health", hosts, [_json]),
@@ -228,6 +254,15 @@ SPECS = [
     ], acts=True),
     Spec("preflight", "show the checks a clone or migration to a host would pass through", preflight, [
         _arg("host"), _arg("container"), _arg("--to", default=None, metavar="HOST"),
+    ]),
+    Spec("token", "your API tokens: list, create NAME (shown once), revoke ID|PREFIX", token, [
+        _arg("token_action", choices=["list", "create", "revoke"], metavar="ACTION", help="list | create | revoke"),
+        _arg("ref", nargs="?", default=None, metavar="NAME|ID",
+             help="create: what the token is for; revoke: its id or prefix"),
+        _arg("--scope", choices=["read", "operate"], default="read",
+             help="read (look only, the default) or operate (act as you may)"),
+        _arg("--days", type=int, default=None, help="how long it works (default: the dashboard's, 90 days)"),
+        _json,
     ]),
     Spec("drain", "stop sending new jobs to a host (admin)", _host_action("drain"), [_arg("host")]),
     Spec("enable", "accept new jobs on a drained host again (admin)", _host_action("enable"), [_arg("host")]),

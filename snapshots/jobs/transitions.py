@@ -18,7 +18,7 @@ from .. import events
 from ..errors import Busy
 from ..models import Container, Job
 from ..services import audit
-from . import outbox
+from . import limits, outbox
 from .kinds import kind_of
 from .outcomes import Done, Failed, Next, RolledBack
 
@@ -81,7 +81,7 @@ def create(*, actor, kind, host, origin, container=None, checkpoint_name="", par
         return _create(now, actor=actor, kind=kind, host=host, origin=origin, container=container,
                        checkpoint_name=checkpoint_name, params=params, target_host=target_host,
                        audit_details=audit_details)
-    except Busy as exc:
+    except Busy as exc:  # OverLimit too
         with transaction.atomic():  # the refusal is on record, like the request would have been
             audit.record(actor=actor, action=kind, outcome="refused", origin=origin, host=host,
                          container_name=container.name if container else "", checkpoint_name=checkpoint_name,
@@ -103,6 +103,7 @@ def _create(now, *, actor, kind, host, origin, container, checkpoint_name, param
                     f"{in_flight.requested_by_name or 'system'}); wait for it to finish"
                 )
                 raise Busy(message)
+        limits.check(actor=actor, kind=kind, host=host, target_host=target_host, container=container)
         job = Job(
             kind=kind, host=host, target_host=target_host, container=container,
             container_name=container.name if container else "", checkpoint_name=checkpoint_name,

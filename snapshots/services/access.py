@@ -2,8 +2,14 @@
 
 Admins are superusers or members of the group named ADMIN_GROUP. A team is a Django group; an admin grants
 a team a host by adding the group to the host's operator groups. Everyone else who can sign in is a Viewer.
+
+With CRYO_TEAM_SCOPED_VISIBILITY, people other than admins see only the hosts granted to their teams (and their
+containers, checkpoints and jobs); without it, everyone signed in sees every host. Either way a container's command
+line and environment are shown only to those who may operate it.
 """
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from ..errors import AccessDenied
 from . import audit
@@ -45,6 +51,29 @@ def operable_host_ids(user):
 def can_operate(user, host):
     ids = operable_host_ids(user)
     return ids is None or host.id in ids
+
+
+def visible_host_ids(user):
+    """Ids of the hosts the user may see (None meaning all)."""
+    if not settings.CRYO_TEAM_SCOPED_VISIBILITY:
+        return None if can_view(user) else set()
+    return operable_host_ids(user)
+
+
+def can_see(user, host):
+    ids = visible_host_ids(user)
+    return ids is None or host.id in ids
+
+
+def visible(user, queryset, *fields):
+    """The rows of `queryset` whose host (through any of `fields`, e.g. "host", "target_host") the user may see."""
+    ids = visible_host_ids(user)
+    if ids is None:
+        return queryset
+    match = Q(pk__in=[])
+    for name in fields or ("host",):
+        match |= Q(**{f"{name}__in": ids})
+    return queryset.filter(match)
 
 
 def role_name(user):

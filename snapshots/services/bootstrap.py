@@ -38,9 +38,9 @@ def bootstrap(var_dir, host_name):
     token_file = var / "admin-token"
     if not token_file.exists() or ApiToken.authenticate(token_file.read_text().strip()) is None:
         with transaction.atomic():
-            row, token = ApiToken.issue(admin, "cli on this machine (make run)")
+            row, token = ApiToken.issue(admin, "cli on this machine (make run)", scope=ApiToken.Scope.OPERATE)
             audit.record(actor=admin, action="api_token.create", outcome="succeeded", origin=origin,
-                         details={"token": row.prefix, "name": row.name})
+                         details={"token": row.prefix, "name": row.name, "scope": row.scope})
         write_private(token_file, token)
         yield f"Created an API token for {admin.get_username()} in {token_file} (the CLI uses it from this checkout)"
     write_private(var / "url", settings.CRYO_PUBLIC_URL)

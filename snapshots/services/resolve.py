@@ -1,15 +1,22 @@
 """Turn what a person typed (CLI, API, a URL) into objects, once, with errors that say what exists."""
+import uuid
+
 from ..errors import InvalidRequest
 from ..models import Checkpoint, Container, Host, Job
 from .actions import checked
 from .. import names
+from . import access
+
+ANYONE = object()  # resolve as the system does: every host
 
 
-def host(name):
+def host(name, viewer=ANYONE):
+    """A host by name; for a viewer, only one they may see (CRYO_TEAM_SCOPED_VISIBILITY): others are unknown."""
     checked(names.HOST, name)
-    found = Host.objects.filter(name=name).first()
+    hosts = Host.objects.all() if viewer is ANYONE else access.visible(viewer, Host.objects.all(), "pk")
+    found = hosts.filter(name=name).first()
     if found is None:
-        known = ", ".join(Host.objects.values_list("name", flat=True)[:20]) or "none yet"
+        known = ", ".join(hosts.values_list("name", flat=True)[:20]) or "none yet"
         raise InvalidRequest(f"unknown host {name!r} (known hosts: {known})")
     return found
 
@@ -56,13 +63,19 @@ def checkpoint(of_container, name, *, usable=True):
     return found
 
 
-def job(ref):
-    """A job by its id or a unique prefix of at least 4 characters."""
+def job(ref, viewer=ANYONE):
+    """A job by its id or a unique prefix of at least 4 characters (for a viewer, one of a host they may see)."""
     ref = ref.strip().lower() if isinstance(ref, str) else ""
     if len(ref) < 4 or len(ref) > 36 or any(c not in "0123456789abcdef-" for c in ref):
         raise InvalidRequest(f"{ref!r} is not a job id (or a prefix of one, at least 4 characters)")
-    rows = list(Job.objects.filter(id__startswith=ref).select_related("host", "target_host")[:2]) if len(ref) < 36 \
-        else list(Job.objects.filter(pk=ref).select_related("host", "target_host"))
+    if len(ref) == 36:
+        try:
+            uuid.UUID(ref)
+        except ValueError:
+            raise InvalidRequest(f"{ref!r} is not a job id") from None
+    jobs = Job.objects.all() if viewer is ANYONE else access.visible(viewer, Job.objects.all(), "host", "target_host")
+    rows = list(jobs.filter(id__startswith=ref).select_related("host", "target_host")[:2]) if len(ref) < 36 \
+        else list(jobs.filter(pk=ref).select_related("host", "target_host"))
     if not rows:
         raise InvalidRequest(f"no job with id {ref!r}")
     if len(rows) > 1:

@@ -16,6 +16,16 @@ settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Counts of refused requests (dashboard.refusals) start at nothing in each test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def sent(db):
     """The broker publish, patched: view tests need no broker. Yields the mock to see what was sent."""
     with mock.patch("snapshots.jobs.outbox.publish") as publish:

@@ -84,7 +84,7 @@ class Site:
             "id": self.fleet.people.vic.pk,
             "content_type_id": ContentType.objects.get_for_model(Host).pk, "object_id": self.fleet.alpha.pk,
             "archive_id": uuid.UUID(int=7), "engine_id": container.engine_id, "hook": self.hook.pk,
-            "team": self.fleet.people.team_a.pk,
+            "team": self.fleet.people.team_a.pk, "token": "abcd1234",
         }
         if admin:
             model = apps.get_model(admin.group(1), admin.group(2))

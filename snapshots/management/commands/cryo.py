@@ -40,6 +40,9 @@ class Command(BaseCommand):
         store_key.add_argument("store_key_action", choices=["rotate"], metavar="rotate")
         token = sub.add_parser("api-token", help="create a personal API token for the acting user (printed once)")
         token.add_argument("--name", default="automation", help="what the token is for")
+        token.add_argument("--scope", choices=["read", "operate"], default="operate",
+                           help="operate (act as the user may; the default here) or read")
+        token.add_argument("--days", type=int, default=None, help="how long it works (default CRYO_API_TOKEN_DAYS)")
         for gone in ("worker", "enrollment-token"):  # retired: any arguments, then one line on what to do instead
             sub.add_parser(gone, help=argparse_hidden(), add_help=False, prefix_chars="+").add_argument(
                 "rest", nargs="*")
@@ -62,7 +65,7 @@ class Command(BaseCommand):
             return self.rotate_store_key()
         actor = self.actor(as_user)
         if command == "api-token":
-            return self.api_token(actor, options["name"])
+            return self.api_token(actor, options["name"], options["scope"], options["days"])
         origin = Origin.cli()
         try:
             status = cli.run(LocalTransport(actor, origin), {"command": command, **options}, out=self.stdout)
@@ -107,15 +110,16 @@ class Command(BaseCommand):
                                "admin, or with `python manage.py createsuperuser`)")
         return user
 
-    def api_token(self, actor, name):
-        from ...models import ApiToken
-        from ...services import audit
+    def api_token(self, actor, name, scope, days):
+        from ...services import tokens
 
-        row, token = ApiToken.issue(actor, name)
-        audit.record(actor=actor, action="api_token.create", outcome="succeeded", origin=Origin.cli(),
-                     details={"token": row.prefix, "name": name})
+        try:
+            row, token = tokens.create_token(actor, name=name, scope=scope, days=days, origin=Origin.cli())
+        except CryoError as exc:
+            raise CommandError(exc.message) from None
         self.stdout.write(token)
-        self.stderr.write(f"API token {row.prefix}… for {actor.get_username()} ({name}); it is shown only this once")
+        self.stderr.write(f"API token {row.prefix}… ({scope}) for {actor.get_username()} ({name}), until "
+                          f"{row.expires_at:%Y-%m-%d}; it is shown only this once")
 
     def bootstrap(self, *, var_dir, host):
         from ...services.bootstrap import bootstrap
