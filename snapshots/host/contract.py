@@ -57,6 +57,9 @@ class ContainerEngine(Protocol):
 
     def load_image(self, data: Iterable[bytes]) -> Any: ...
 
+    def tag_image(self, image: str, ref: str) -> Any:
+        """Name an image `ref`; the image archives Cryo loads carry no names of their own."""
+
     # -- checkpoints ------------------------------------------------------------------------
     def checkpoint_create(self, container_id: str, name: str, *, exit: bool) -> None:
         """Checkpoint a running container under `name`; with exit=False it keeps running (leave-running)."""

@@ -151,6 +151,11 @@ class Engine:
     def load_image(self, data):
         return self._call(lambda: list(self.api.load_image(data)), context="load image")
 
+    def tag_image(self, image, ref):
+        """Name an image `ref` ("app:1", "registry/app:1"; "latest" when no tag is given)."""
+        repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+        return self._call(self.api.tag, image, repository, tag, context=f"tag {image} as {ref}")
+
     def pull_image(self, image):
         return self._call(self.api.pull, image, context=f"pull {image}")
 

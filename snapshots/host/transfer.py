@@ -3,6 +3,7 @@ staging under the engine's own directory, and creating the new container."""
 import hashlib
 import logging
 import shutil
+import tarfile
 from datetime import datetime, timezone
 
 import requests
@@ -11,7 +12,7 @@ import zstandard
 
 from .. import names
 from ..errors import ArchiveRejected, CryoError, EngineError
-from . import archive, bounds, paths, rootfs, sealed
+from . import archive, bounds, images, paths, rootfs, sealed
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -136,17 +137,24 @@ def ensure_image(ctx, image_ref, image_id, image_archive_id):
     if sha.hexdigest() != _digest(ctx, image_archive_id):
         path.unlink(missing_ok=True)
         raise ArchiveRejected("the image archive's sha256 does not match what the dashboard recorded; not loaded")
+    plain = staged / "image.tar"
     try:
         decrypt = _opener(ctx, image_archive_id)
-        with open(path, "rb") as raw:
+        with open(path, "rb") as raw, open(plain, "wb") as out:
             stream = zstandard.ZstdDecompressor().stream_reader(decrypt(raw) if decrypt else raw,
                                                                 read_across_frames=True)
-            engine.load_image(iter(lambda: stream.read(CHUNK), b""))
+            images.untagged(stream, out)  # loaded by id; the names inside the archive are not applied
+        path.unlink(missing_ok=True)
+        with open(plain, "rb") as tarball:
+            engine.load_image(iter(lambda: tarball.read(CHUNK), b""))
+    except (images.ImageRejected, tarfile.TarError, zstandard.ZstdError) as exc:
+        raise ArchiveRejected(f"the image archive cannot be loaded: {exc}") from None
     finally:
         path.unlink(missing_ok=True)
+        plain.unlink(missing_ok=True)
     if not engine.image_exists(image_id):
         raise ArchiveRejected(f"the loaded image archive did not contain image {image_id}")
-    return image_id
+    return images.free_name(engine, image_ref, image_id)
 
 
 def receive_checkpoint(ctx, archive_id, staged):
