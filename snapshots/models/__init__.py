@@ -7,8 +7,9 @@ from .credentials import HostCredential, JoinToken
 from .host import Host
 from .identity import ExternalIdentity
 from .job import Job
+from .schedule import Schedule, ScheduleRun, Selector
 
 __all__ = [
     "ApiToken", "Archive", "AuditChainHead", "AuditEvent", "Checkpoint", "Container", "ExternalIdentity", "Host",
-    "HostCredential", "Job", "JoinToken",
+    "HostCredential", "Job", "JoinToken", "Schedule", "ScheduleRun", "Selector",
 ]

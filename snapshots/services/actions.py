@@ -43,7 +43,8 @@ def _refuse_on_errors(checks, what):
         raise InvalidRequest(f"{what} refused: " + "; ".join(errors))
 
 
-def checkpoint(actor, container, *, name=None, leave_running=False, origin):
+def checkpoint(actor, container, *, name=None, leave_running=False, origin, actor_label=None, audit_details=None):
+    """`actor_label` and `audit_details` name a schedule acting for its creator (snapshots.scheduling.runner)."""
     host = container.host
     _may_operate(actor, Job.Kind.CHECKPOINT, origin, host, container=container, checkpoint_name=name or "")
     name = checked(names.CHECKPOINT, name or suggest_checkpoint_name(container.name))
@@ -55,7 +56,9 @@ def checkpoint(actor, container, *, name=None, leave_running=False, origin):
                              "only a running container can be checkpointed")
     _ready(host)
     return transitions.create(actor=actor, kind=Job.Kind.CHECKPOINT, host=host, origin=origin, container=container,
-                              checkpoint_name=name, params={"leave_running": bool(leave_running)})
+                              checkpoint_name=name, params={"leave_running": bool(leave_running)},
+                              actor_label=actor_label,
+                              audit_details={"leave_running": bool(leave_running), **(audit_details or {})})
 
 
 def restore(actor, checkpoint, *, origin):
