@@ -110,7 +110,8 @@ def _create(now, *, actor, kind, host, origin, container, checkpoint_name, param
             kind=kind, host=host, target_host=target_host, container=container,
             container_name=container.name if container else "", checkpoint_name=checkpoint_name,
             params=dict(params or {}), requested_by=actor if actor is not None and actor.pk else None,
-            requested_by_name=(actor_label or audit.actor_name(actor))[:150], source=origin.source, request_id=origin.request_id,
+            requested_by_name=(actor_label or audit.actor_name(actor))[:150], source=origin.source,
+            request_id=origin.request_id,
             created_at=now, expires_at=_expiry(), sent_at=now, send_count=1,
         )
         kind_obj = kind_of(job)
