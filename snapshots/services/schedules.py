@@ -128,6 +128,12 @@ def edit(actor, schedule, *, cron="", interval_seconds=None, leave_running=None,
     return schedule
 
 
+def check_edit(actor, schedule, *, origin):
+    """Refuse (and audit) an edit the person may not make, before any word about what they sent."""
+    _require(actor, "schedule.edit", origin, selector=schedule.selector, container=schedule.container,
+             host=schedule.host)
+
+
 def pause(actor, schedule, *, origin):
     return _set_paused(actor, schedule, True, origin)
 
