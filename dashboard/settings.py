@@ -269,6 +269,8 @@ CRYO_CONTROL_INTERVAL = envint("CRYO_CONTROL_INTERVAL", 1, minimum=1)
 # taken late; the shortest interval a schedule may have.
 CRYO_SCHEDULE_GRACE = envint("CRYO_SCHEDULE_GRACE", 60, minimum=1)
 CRYO_SCHEDULE_MIN_INTERVAL = envint("CRYO_SCHEDULE_MIN_INTERVAL", 60, minimum=1)
+# Seconds between two pruning rounds of the retention policies.
+CRYO_RETENTION_INTERVAL = envint("CRYO_RETENTION_INTERVAL", 60, minimum=1)
 CRYO_JOIN_TOKEN_MINUTES = envint("CRYO_JOIN_TOKEN_MINUTES", 60, minimum=1)
 CRYO_SPOOL_DIR = Path(envstr("CRYO_SPOOL_DIR", str(VAR_DIR / "spool")))
 CRYO_STORE_DIR = Path(envstr("CRYO_STORE_DIR", str(VAR_DIR / "store")))

@@ -14,7 +14,7 @@ from django.utils import timezone
 from .agents import broker
 from .jobs import outbox, transitions
 from .models import Host, HostCredential, Job
-from .scheduling import runner
+from .scheduling import retention, runner
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ def tick(now=None):
         counts["expired"] = transitions.expire_queued(now)
     counts["resent"] = outbox.resend_waiting(now, queue_length=_queue_length)
     counts["scheduled"] = runner.run_due(now)
+    if clock - _rounds.get("pruned", float("-inf")) >= settings.CRYO_RETENTION_INTERVAL:
+        counts["pruned"] = retention.prune(now)
+        _rounds["pruned"] = clock
     _rounds["last"] = time.monotonic()
     return counts
 

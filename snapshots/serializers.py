@@ -40,4 +40,5 @@ def checkpoint_dict(cp):
     stored = next((a for a in cp.archives.all() if a.state == "complete" and a.keep), None)
     return {"name": cp.name, "status": cp.status, "exit": cp.exit, "size_bytes": cp.size_bytes,
             "created_by": cp.created_by_name, "created_at": cp.created_at, "engine": cp.engine_facts,
+            "pinned": cp.pinned,
             "archive": stored.name if stored else None, "archive_sha256": stored.sha256 if stored else None}

@@ -26,3 +26,21 @@ class HostIn(Strict):
 
 class TokenIn(Strict):
     minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+
+
+class ScheduleIn(Strict):
+    selector: Literal["container", "label", "fleet"] = "container"
+    host: str | None = Field(None, max_length=63)
+    container: str | None = Field(None, max_length=255)
+    label: str | None = Field(None, max_length=255)
+    cron: str | None = Field(None, max_length=120)
+    interval_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    leave_running: StrictBool = True
+    paused: StrictBool = False
+
+
+class ScheduleEditIn(Strict):
+    cron: str | None = Field(None, max_length=120)
+    interval_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    leave_running: StrictBool | None = None
+    label: str | None = Field(None, max_length=255)

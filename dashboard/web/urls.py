@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import accounts, actions, audit, containers, host_admin, hosts, jobs, live, moves, overview, schedules, search, teams
+from . import (accounts, actions, audit, containers, host_admin, hosts, jobs, live, moves, overview, schedules, search,
+               teams)
 
 urlpatterns = [
     path("", overview.overview, name="overview"),

@@ -44,6 +44,7 @@ class Checkpoint(models.Model):
     created_by_name = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    pinned = models.BooleanField(default=False, help_text="A pinned checkpoint is never pruned by a retention policy")
     job = models.ForeignKey("snapshots.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = CheckpointQuerySet.as_manager()

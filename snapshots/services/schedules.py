@@ -36,7 +36,7 @@ def may_change(user, schedule):
     return access.can_operate(user, host_of(schedule))
 
 
-def _require(actor, action, origin, *, selector, container=None, host=None):
+def require_change(actor, action, origin, *, selector, container=None, host=None):
     if selector == Selector.FLEET:
         access.require_admin(actor, action, origin)
     elif selector == Selector.CONTAINER:
@@ -63,7 +63,7 @@ def _timing(cron, interval_seconds):
     return "", interval_seconds
 
 
-def _label(label):
+def check_label(label):
     label = (label or "").strip()
     key = label.partition("=")[0].strip()
     if not key:
@@ -87,9 +87,9 @@ def create(actor, *, selector, container=None, host=None, label="", cron="", int
         raise InvalidRequest("a container schedule needs a container")
     if selector == Selector.LABEL and host is None:
         raise InvalidRequest("a label schedule needs a host")
-    _require(actor, "schedule.create", origin, selector=selector, container=container, host=host)
+    require_change(actor, "schedule.create", origin, selector=selector, container=container, host=host)
     cron, interval_seconds = _timing(cron, interval_seconds)
-    label = _label(label) if selector == Selector.LABEL else ""
+    label = check_label(label) if selector == Selector.LABEL else ""
     if selector == Selector.CONTAINER and container.is_gone:
         raise InvalidRequest(f"container {container.name} on {container.host.name} is gone")
     now = timezone.now()
@@ -109,14 +109,14 @@ def create(actor, *, selector, container=None, host=None, label="", cron="", int
 
 
 def edit(actor, schedule, *, cron="", interval_seconds=None, leave_running=None, label=None, origin):
-    _require(actor, "schedule.edit", origin, selector=schedule.selector, container=schedule.container,
+    require_change(actor, "schedule.edit", origin, selector=schedule.selector, container=schedule.container,
              host=schedule.host)
     before = describe(schedule)
     schedule.cron, schedule.interval_seconds = _timing(cron, interval_seconds)
     if leave_running is not None:
         schedule.leave_running = bool(leave_running)
     if label is not None and schedule.selector == Selector.LABEL:
-        schedule.label = _label(label)
+        schedule.label = check_label(label)
     schedule.updated_at = timezone.now()
     schedule.next_run_at = due.first_after(schedule.cron, schedule.interval_seconds, schedule.updated_at)
     with transaction.atomic():
@@ -130,7 +130,7 @@ def edit(actor, schedule, *, cron="", interval_seconds=None, leave_running=None,
 
 def check_edit(actor, schedule, *, origin):
     """Refuse (and audit) an edit the person may not make, before any word about what they sent."""
-    _require(actor, "schedule.edit", origin, selector=schedule.selector, container=schedule.container,
+    require_change(actor, "schedule.edit", origin, selector=schedule.selector, container=schedule.container,
              host=schedule.host)
 
 
@@ -145,7 +145,7 @@ def resume(actor, schedule, *, origin):
 
 def _set_paused(actor, schedule, paused, origin):
     action = "schedule.pause" if paused else "schedule.resume"
-    _require(actor, action, origin, selector=schedule.selector, container=schedule.container, host=schedule.host)
+    require_change(actor, action, origin, selector=schedule.selector, container=schedule.container, host=schedule.host)
     now = timezone.now()
     with transaction.atomic():
         schedule.paused, schedule.updated_at = paused, now
@@ -157,7 +157,7 @@ def _set_paused(actor, schedule, paused, origin):
 
 
 def delete(actor, schedule, *, origin):
-    _require(actor, "schedule.delete", origin, selector=schedule.selector, container=schedule.container,
+    require_change(actor, "schedule.delete", origin, selector=schedule.selector, container=schedule.container,
              host=schedule.host)
     with transaction.atomic():
         _record(actor, "schedule.delete", origin, schedule, **{k: v for k, v in describe(schedule).items()
