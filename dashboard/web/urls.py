@@ -1,7 +1,7 @@
 from django.urls import path
 
-from . import (accounts, actions, audit, containers, host_admin, hosts, jobs, live, moves, overview, schedules, search,
-               teams)
+from . import (accounts, actions, audit, containers, host_admin, hosts, jobs, live, moves, overview, retention,
+               schedules, search, teams)
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -32,6 +32,11 @@ urlpatterns = [
     path("schedules/<int:pk>/pause/", schedules.pause, name="schedule-pause"),
     path("schedules/<int:pk>/resume/", schedules.resume, name="schedule-resume"),
     path("schedules/<int:pk>/delete/", schedules.delete, name="schedule-delete"),
+    path("containers/<int:pk>/checkpoints/<str:name>/pin/", retention.pin, name="checkpoint-pin"),
+    path("retention/", retention.policies, name="retention"),
+    path("retention/preview/", retention.preview, name="retention-preview"),
+    path("retention/add/", retention.add, name="retention-add"),
+    path("retention/<int:pk>/delete/", retention.delete, name="retention-delete"),
     path("jobs/", jobs.jobs, name="jobs"),
     path("jobs/<uuid:job_id>/", jobs.job, name="job"),
     path("jobs/<uuid:job_id>/row/", jobs.job_row, name="job-row"),
