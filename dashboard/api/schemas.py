@@ -44,3 +44,7 @@ class ScheduleEditIn(Strict):
     interval_seconds: int | None = Field(None, ge=1, le=366 * 86400)
     leave_running: StrictBool | None = None
     label: str | None = Field(None, max_length=255)
+
+
+class PinIn(Strict):
+    pinned: StrictBool = True

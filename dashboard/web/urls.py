@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import (accounts, actions, audit, containers, host_admin, hosts, jobs, live, moves, overview, retention,
+from . import (accounts, actions, audit, containers, host_admin, hosts, inside, jobs, live, moves, overview, retention,
                schedules, search, teams)
 
 urlpatterns = [
@@ -32,6 +32,7 @@ urlpatterns = [
     path("schedules/<int:pk>/pause/", schedules.pause, name="schedule-pause"),
     path("schedules/<int:pk>/resume/", schedules.resume, name="schedule-resume"),
     path("schedules/<int:pk>/delete/", schedules.delete, name="schedule-delete"),
+    path("containers/<int:pk>/checkpoints/<str:name>/", inside.inside, name="checkpoint-inside"),
     path("containers/<int:pk>/checkpoints/<str:name>/pin/", retention.pin, name="checkpoint-pin"),
     path("retention/", retention.policies, name="retention"),
     path("retention/preview/", retention.preview, name="retention-preview"),

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from .tables import ago, dump_json, size, table
 
 from . import schedules
+from .inspect import inspect, pinning
 from .wait import wait_for
 
 
@@ -229,6 +230,15 @@ SPECS = [
     ], acts=True),
     Spec("preflight", "show the checks a clone or migration to a host would pass through", preflight, [
         _arg("host"), _arg("container"), _arg("--to", default=None, metavar="HOST"),
+    ]),
+    Spec("inspect", "show what a checkpoint holds: processes, memory, CRIU's timing, open files, mounts", inspect, [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"), _json,
+    ]),
+    Spec("pin", "keep a checkpoint from every retention policy", pinning(True), [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
+    ]),
+    Spec("unpin", "let retention policies consider a checkpoint again", pinning(False), [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
     ]),
     Spec("schedule", "checkpoint schedules: list | show ID | add HOST CONTAINER | edit ID | pause ID | resume ID "
          "| delete ID", schedules.schedule, [
