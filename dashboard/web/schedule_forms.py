@@ -24,8 +24,13 @@ class ScheduleForm(forms.Form):
                            help_text="Five fields, UTC, for example 0 * * * * (hourly). Or give an interval.")
     every = forms.CharField(label="Or every", required=False, max_length=16,
                             help_text="An interval: 90s, 15m, 2h or 1d.")
-    leave_running = forms.BooleanField(label="Leave running", required=False, initial=True,
-                                       help_text="Keep the container running after each checkpoint.")
+    leave_running = forms.BooleanField(label="Keep running", required=False, initial=True,
+                                       help_text="Keep the container running after each checkpoint (otherwise "
+                                                 "each one stops it).")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "schedule_%s")  # apart from the checkpoint form's fields on the same page
+        super().__init__(*args, **kwargs)
 
     def clean_every(self):
         text = self.cleaned_data["every"]

@@ -113,10 +113,19 @@ class Reader:
         for path in sorted(self.folder.glob("mountpoints-*.img")):
             for mount in self.entries(path.name):
                 if len(found) < LIMITS["mounts"]:
-                    found.append({"mountpoint": mount.get("mountpoint", ""), "fstype": str(mount.get("fstype", "")),
+                    found.append({"mountpoint": mount.get("mountpoint", ""), "fstype": self.fstype(mount.get("fstype")),
                                   "fsname": mount.get("fsname", ""), "source": mount.get("source", ""),
                                   "root": mount.get("root", "")})
         return found
+
+    def fstype(self, value):
+        """The file system kind by its name in CRIU's own enum (mnt.proto), not its number."""
+        if not isinstance(value, int):
+            return str(value or "")
+        try:
+            return importlib.import_module("pycriu.images.mnt_pb2").fstype.Name(value).lower()
+        except (ImportError, AttributeError, ValueError):
+            return str(value)
 
     def versions(self):
         """CRIU names its version and the kernel on the first lines of its dump log (runc keeps it there)."""
