@@ -266,6 +266,12 @@ CRYO_SYNC_INTERVAL = envint("CRYO_SYNC_INTERVAL", 60, minimum=5)
 CRYO_JOB_QUEUE_EXPIRY = envint("CRYO_JOB_QUEUE_EXPIRY", 600, minimum=5)
 CRYO_JOB_RESEND_AFTER = envint("CRYO_JOB_RESEND_AFTER", 10, minimum=1)
 CRYO_CONTROL_INTERVAL = envint("CRYO_CONTROL_INTERVAL", 1, minimum=1)
+# Schedules: a due time older than this many seconds when the control process reaches it is reported as missed, not
+# taken late; the shortest interval a schedule may have.
+CRYO_SCHEDULE_GRACE = envint("CRYO_SCHEDULE_GRACE", 60, minimum=1)
+CRYO_SCHEDULE_MIN_INTERVAL = envint("CRYO_SCHEDULE_MIN_INTERVAL", 60, minimum=1)
+# Seconds between two pruning rounds of the retention policies.
+CRYO_RETENTION_INTERVAL = envint("CRYO_RETENTION_INTERVAL", 60, minimum=1)
 CRYO_JOIN_TOKEN_MINUTES = envint("CRYO_JOIN_TOKEN_MINUTES", 60, minimum=1)
 # Viewers and operators see only the hosts granted to their teams (admins see all); see snapshots/services/access.py.
 CRYO_TEAM_SCOPED_VISIBILITY = envbool("CRYO_TEAM_SCOPED_VISIBILITY", False)

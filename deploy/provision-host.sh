@@ -76,6 +76,9 @@ CRIU_PINS=(
     libhogweed6t64=3.10.2-1+b1 libidn2-0=2.3.8-5 libunistring5=1.4.2-1
     libtasn1-6=4.21.0-2+b1 libp11-kit0=0.26.5-1 libffi8=3.8.0-2
 )
+# CRIU's own Python module for its images (pycriu, with crit), at the same version: Cryo's agent reads what a
+# checkpoint holds with it (snapshots/host/contents.py), from $CRIU_PREFIX/usr/lib/python3/dist-packages.
+PYCRIU_PINS=(python3-pycriu=4.2.1-1)
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 RUNC_CRIU_CONF=/etc/criu/runc.conf
 RUNC_CRIU_CONF_MARK="# Written by Cryo's deploy/provision-host.sh (CRYO_CRIU_TCP_ESTABLISHED=no removes it)."
@@ -245,8 +248,10 @@ criu_unpack_current() {
     [[ -x $1/usr/sbin/criu && -f $1/.cryo-pins && $(cat "$1/.cryo-pins") == "${CRIU_PINS[*]}" ]]
 }
 
-# Fetch the pinned packages into $CRIU_WORKDIR/debs and check their versions.
+# Fetch the pinned packages ($@, default: CRIU_PINS) into $CRIU_WORKDIR/debs and check their versions.
 download_pinned_criu() {
+    local pins=("$@")
+    [[ ${#pins[@]} -gt 0 ]] || pins=("${CRIU_PINS[@]}")
     if [[ ! -r $DEBIAN_KEYRING ]]; then
         install_packages debian-archive-keyring
     fi
@@ -279,13 +284,13 @@ download_pinned_criu() {
     [[ $mirror == *snapshot.debian.org* ]] && apt_opts+=(-o "Acquire::Check-Valid-Until=false")
     apt-get "${apt_opts[@]}" update -q >&2 ||
         die "could not read the Debian ${CRIU_SUITES[*]} package lists from $mirror (set CRIU_MIRROR to a reachable Debian mirror)"
-    if ! (cd "$CRIU_WORKDIR/debs" && apt-get "${apt_opts[@]}" download "${CRIU_PINS[@]}" >&2); then
+    if ! (cd "$CRIU_WORKDIR/debs" && apt-get "${apt_opts[@]}" download "${pins[@]}" >&2); then
         die "could not download the pinned CRIU packages from Debian ${CRIU_SUITES[*]} at $mirror (see apt's message above: a pinned version has probably left the suites). Pins: ${CRIU_PINS[*]}. Set CRIU_MIRROR to a Debian snapshot that has them (http://snapshot.debian.org/archive/debian/<timestamp>), or update CRIU_PINS in deploy/provision-host.sh after checking the new versions with deploy/criu-probe.sh"
     fi
 
     # apt checked each file against the signed index; check that each is the pinned version.
     local pin name version deb found problems=()
-    for pin in "${CRIU_PINS[@]}"; do
+    for pin in "${pins[@]}"; do
         name=${pin%%=*} version=${pin#*=} found=""
         for deb in "$CRIU_WORKDIR"/debs/"${name}"_*.deb; do
             [[ -e $deb ]] || continue
@@ -367,6 +372,24 @@ ensure_criu() {
     fi
     criu_works "$CRIU_WRAPPER" ||
         die "CRIU is installed at $CRIU_WRAPPER but fails the probe (see above); this kernel may lack checkpoint/restore support"
+}
+
+# pycriu beside the pinned CRIU (also on a machine whose CRIU was unpacked before pycriu was part of it).
+ensure_pycriu() {
+    local site="$CRIU_PREFIX/usr/lib/python3/dist-packages" deb
+    if [[ -f $site/pycriu/images/__init__.py && -f $site/.cryo-pycriu-pins &&
+        $(cat "$site/.cryo-pycriu-pins") == "${PYCRIU_PINS[*]}" ]]; then
+        return 0
+    fi
+    log "CRIU: installing CRIU's Python images module (${PYCRIU_PINS[*]}) into $site"
+    download_pinned_criu "${PYCRIU_PINS[@]}"
+    mkdir -p "$CRIU_PREFIX"
+    for deb in "$CRIU_WORKDIR"/debs/*.deb; do
+        dpkg -x "$deb" "$CRIU_PREFIX"
+    done
+    [[ -f $site/pycriu/images/__init__.py ]] || die "the pinned python3-pycriu package has no pycriu/images in $site"
+    echo "${PYCRIU_PINS[*]}" >"$site/.cryo-pycriu-pins"
+    rm -rf "$CRIU_WORKDIR"
 }
 
 # runc (>= 1.0) hands /etc/criu/runc.conf to CRIU on every checkpoint and
@@ -451,6 +474,7 @@ main() {
         done
     fi
     ensure_criu
+    ensure_pycriu
     ensure_runc_criu_config
     [[ $podman -eq 0 ]] || ensure_podman_service
 

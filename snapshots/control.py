@@ -1,7 +1,8 @@
 """The control process's periodic work, and the only place the fleet is reconciled (never on a read, never on a host).
 
 Every tick: which hosts' agents are connected to the broker, jobs whose agent stopped renewing their lease,
-steps waiting for a host that went away, queued jobs past their expiry, and messages to send again.
+steps waiting for a host that went away, queued jobs past their expiry, messages to send again, and schedules
+whose time came (snapshots.scheduling).
 """
 import logging
 import time
@@ -13,6 +14,7 @@ from django.utils import timezone
 from .agents import broker
 from .jobs import outbox, transitions
 from .models import Host, HostCredential, Job
+from .scheduling import retention, runner
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,10 @@ def tick(now=None):
         counts["stranded"] = strand_waiting(now)
         counts["expired"] = transitions.expire_queued(now)
     counts["resent"] = outbox.resend_waiting(now, queue_length=_queue_length)
+    counts["scheduled"] = runner.run_due(now)
+    if clock - _rounds.get("pruned", float("-inf")) >= settings.CRYO_RETENTION_INTERVAL:
+        counts["pruned"] = retention.prune(now)
+        _rounds["pruned"] = clock
     _rounds["last"] = time.monotonic()
     return counts
 

@@ -41,4 +41,27 @@ def checkpoint_dict(cp):
     stored = next((a for a in cp.archives.all() if a.state == "complete" and a.keep), None)
     return {"name": cp.name, "status": cp.status, "exit": cp.exit, "size_bytes": cp.size_bytes,
             "created_by": cp.created_by_name, "created_at": cp.created_at, "engine": cp.engine_facts,
+            "pinned": cp.pinned,
             "archive": stored.name if stored else None, "archive_sha256": stored.sha256 if stored else None}
+
+
+STAT_LABELS = (("freezing_time", "Freezing"), ("frozen_time", "Frozen"), ("memdump_time", "Memory dump"),
+               ("memwrite_time", "Memory write"))
+
+
+def contents_dict(checkpoint):
+    """What a checkpoint holds (as its agent read it when it was made), with the versions it was taken with."""
+    held = checkpoint.contents or {}
+    facts = checkpoint.engine_facts or {}
+    engine = "Podman" if facts.get("engine_kind") == "podman" else "Docker"
+    return {
+        "checkpoint": checkpoint.name, "read": bool(held) and not held.get("error"), "error": held.get("error", ""),
+        "engine": f"{engine} {facts.get('docker_version', '')}".strip(),
+        "criu_version": held.get("criu_version") or facts.get("criu_version", ""),
+        "kernel": held.get("kernel") or facts.get("kernel", ""),
+        "processes": held.get("processes", []), "memory": held.get("memory", {}),
+        "stats": [{"name": label, "ms": round(held["stats"][key] / 1000, 1)}
+                  for key, label in STAT_LABELS if key in held.get("stats", {})],
+        "files": held.get("files", []), "sockets": held.get("sockets", []), "mounts": held.get("mounts", []),
+        "images_version": held.get("images_version"),
+    }

@@ -96,9 +96,11 @@ def broker():
 @pytest.fixture(scope="session")
 def dashboard(django_db_setup, django_db_blocker, broker):
     """The dashboard served by gunicorn on the test database, and the control process beside it."""
-    web = Dashboard().start()
+    # Schedules as short as a few seconds, and pruning rounds every two, so that tests watch them happen.
+    quick = {"CRYO_SCHEDULE_MIN_INTERVAL": 3, "CRYO_RETENTION_INTERVAL": 2}
+    web = Dashboard(extra_env=quick).start()
     # The control process also delivers notifications: the tests' receivers listen on loopback, and wait briefly.
-    control = Control(CRYO_WEBHOOK_ALLOW_PRIVATE="true", CRYO_WEBHOOK_BACKOFF=1).start()
+    control = Control(CRYO_WEBHOOK_ALLOW_PRIVATE="true", CRYO_WEBHOOK_BACKOFF=1, **quick).start()
     web.control = control
     yield web
     control.stop()

@@ -89,4 +89,4 @@ def _api_error(request, exc):
     return api.create_response(request, {"error": exc.message}, status=exc.status)
 
 
-from . import api_tokens, hosts, jobs  # noqa: E402,F401  (the endpoints register themselves on `api`)
+from . import api_tokens, hosts, jobs, schedules  # noqa: E402,F401  (the endpoints register themselves on `api`)

@@ -1,11 +1,11 @@
 """Hosts, their containers and checkpoints; adding hosts and managing their credentials (admins)."""
 from snapshots import services
 from snapshots.models import Container, Host
-from snapshots.serializers import checkpoint_dict, container_dict, host_dict
+from snapshots.serializers import checkpoint_dict, container_dict, contents_dict, host_dict
 from snapshots.services import access, resolve
 
 from .api import api, origin
-from .schemas import HostIn, TokenIn
+from .schemas import HostIn, PinIn, TokenIn
 
 
 @api.get("/hosts", url_name="api-hosts")
@@ -61,6 +61,19 @@ def containers(request, host: str, all: bool = False):
 def checkpoints(request, host: str, container: str):
     found = resolve.container(resolve.host(host, request.user), container)
     return [checkpoint_dict(cp) for cp in found.checkpoints.live().prefetch_related("archives")]
+
+
+@api.get("/hosts/{host}/containers/{container}/checkpoints/{checkpoint}/contents", url_name="api-checkpoint-contents")
+def checkpoint_contents(request, host: str, container: str, checkpoint: str):
+    found = resolve.checkpoint(resolve.container(resolve.host(host), container), checkpoint, usable=False)
+    return contents_dict(found)
+
+
+@api.post("/hosts/{host}/containers/{container}/checkpoints/{checkpoint}/pin", url_name="api-checkpoint-pin")
+def pin(request, host: str, container: str, checkpoint: str, payload: PinIn):
+    found = resolve.checkpoint(resolve.container(resolve.host(host), container), checkpoint, usable=False)
+    services.pin_checkpoint(request.user, found, pinned=payload.pinned, origin=origin(request))
+    return checkpoint_dict(found)
 
 
 @api.get("/hosts/{host}/containers/{container}/preflight", url_name="api-preflight")

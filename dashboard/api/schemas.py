@@ -32,3 +32,25 @@ class ApiTokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     scope: Literal["read", "operate"] = "read"
     days: StrictInt | None = Field(None, ge=1, le=3650, description="days it works (at most CRYO_API_TOKEN_MAX_DAYS)")
+
+
+class ScheduleIn(Strict):
+    selector: Literal["container", "label", "fleet"] = "container"
+    host: str | None = Field(None, max_length=63)
+    container: str | None = Field(None, max_length=255)
+    label: str | None = Field(None, max_length=255)
+    cron: str | None = Field(None, max_length=120)
+    interval_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    leave_running: StrictBool = True
+    paused: StrictBool = False
+
+
+class ScheduleEditIn(Strict):
+    cron: str | None = Field(None, max_length=120)
+    interval_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    leave_running: StrictBool | None = None
+    label: str | None = Field(None, max_length=255)
+
+
+class PinIn(Strict):
+    pinned: StrictBool = True

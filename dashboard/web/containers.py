@@ -24,7 +24,10 @@ def page_context(request, container, *, checkpoint_form=None, restore_form=None)
     data = queries.container_page(container)
     since = timezone.now() - SETTLE
     operable = queries.operable_hosts(request.user) if can_operate(request, container.host) else []
+    from .schedules import container_context
+
     return {
+        **container_context(request, container),
         "clone_form": CloneForm(checkpoints=data["checkpoints"], hosts=operable, source=container.host),
         "migrate_form": MigrateForm(hosts=operable, source=container.host),
         "targets": operable,

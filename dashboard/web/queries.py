@@ -73,7 +73,7 @@ def host_containers(host, *, sort="name", include_gone=False):
 
 
 def container_page(container):
-    live = container.checkpoints.exclude(status=Checkpoint.Status.DELETED).order_by("-created_at")
+    live = container.checkpoints.exclude(status=Checkpoint.Status.DELETED).defer("contents").order_by("-created_at")
     return {
         "checkpoints": list(live[:CONTAINER_CHECKPOINTS]),
         "checkpoints_limit": CONTAINER_CHECKPOINTS,

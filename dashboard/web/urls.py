@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import accounts, actions, audit, containers, host_admin, hosts, jobs, live, moves, overview, search, teams
+from . import (accounts, actions, audit, containers, host_admin, hosts, inside, jobs, live, moves, overview, retention,
+               schedules, search, teams)
 
 urlpatterns = [
     path("", overview.overview, name="overview"),
@@ -23,6 +24,20 @@ urlpatterns = [
     path("containers/<int:pk>/checkpoint/", actions.checkpoint, name="container-checkpoint"),
     path("containers/<int:pk>/restore/", actions.restore, name="container-restore"),
     path("containers/<int:pk>/checkpoints/<str:name>/delete/", actions.delete_checkpoint, name="checkpoint-delete"),
+    path("containers/<int:pk>/schedules/", schedules.add_for_container, name="container-schedule-add"),
+    path("schedules/", schedules.schedules, name="schedules"),
+    path("schedules/add/", schedules.add, name="schedule-add"),
+    path("schedules/<int:pk>/", schedules.schedule, name="schedule"),
+    path("schedules/<int:pk>/edit/", schedules.edit, name="schedule-edit"),
+    path("schedules/<int:pk>/pause/", schedules.pause, name="schedule-pause"),
+    path("schedules/<int:pk>/resume/", schedules.resume, name="schedule-resume"),
+    path("schedules/<int:pk>/delete/", schedules.delete, name="schedule-delete"),
+    path("containers/<int:pk>/checkpoints/<str:name>/", inside.inside, name="checkpoint-inside"),
+    path("containers/<int:pk>/checkpoints/<str:name>/pin/", retention.pin, name="checkpoint-pin"),
+    path("retention/", retention.policies, name="retention"),
+    path("retention/preview/", retention.preview, name="retention-preview"),
+    path("retention/add/", retention.add, name="retention-add"),
+    path("retention/<int:pk>/delete/", retention.delete, name="retention-delete"),
     path("jobs/", jobs.jobs, name="jobs"),
     path("jobs/<uuid:job_id>/", jobs.job, name="job"),
     path("jobs/<uuid:job_id>/row/", jobs.job_row, name="job-row"),

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from .tables import ago, dump_json, size, table
 from .transport import CliError
 
+from . import schedules
+from .inspect import inspect, pinning
 from .wait import wait_for
 
 
@@ -264,6 +266,27 @@ SPECS = [
         _arg("--days", type=int, default=None, help="how long it works (default: the dashboard's, 90 days)"),
         _json,
     ]),
+    Spec("inspect", "show what a checkpoint holds: processes, memory, CRIU's timing, open files, mounts", inspect, [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"), _json,
+    ]),
+    Spec("pin", "keep a checkpoint from every retention policy", pinning(True), [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
+    ]),
+    Spec("unpin", "let retention policies consider a checkpoint again", pinning(False), [
+        _arg("host"), _arg("container", help="name or id"), _arg("checkpoint"),
+    ]),
+    Spec("schedule", "checkpoint schedules: list | show ID | add HOST CONTAINER | edit ID | pause ID | resume ID "
+         "| delete ID", schedules.schedule, [
+             _arg("schedule_action", choices=schedules.ACTIONS, metavar="ACTION", help=" | ".join(schedules.ACTIONS)),
+             _arg("what", nargs="*", metavar="ARG", help="HOST CONTAINER (add), HOST (add --label), or a schedule id"),
+             _arg("--cron", default=None, help="a five-field cron expression, UTC ('0 * * * *')"),
+             _arg("--every", default=None, help="an interval: 90s, 15m, 2h, 1d"),
+             _arg("--label", default=None, metavar="KEY=VALUE", help="every container of HOST with this label"),
+             _arg("--fleet", action="store_true", help="every container of the fleet (admin)"),
+             _arg("--stop", action="store_true", help="stop the container at each checkpoint (default: leave it "
+                                                      "running)"),
+             _json,
+         ]),
     Spec("drain", "stop sending new jobs to a host (admin)", _host_action("drain"), [_arg("host")]),
     Spec("enable", "accept new jobs on a drained host again (admin)", _host_action("enable"), [_arg("host")]),
     Spec("remove", "remove a host: its credential stops working, its history stays (admin)",

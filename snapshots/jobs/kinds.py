@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .. import names
 from ..models import Archive, Checkpoint, Job
-from . import results
+from . import checkpoint_contents, results
 from .outcomes import Done, Failed, Next, RolledBack
 
 SOURCE, TARGET = "source", "target"
@@ -29,14 +29,14 @@ def engine_facts(host):
     }
 
 
-def record_checkpoint(job, *, exit, size):
+def record_checkpoint(job, *, exit, size, held=None):
     """The checkpoint a job made, as a row of its own (replacing any row a sync made of it meanwhile)."""
     Checkpoint.objects.live().filter(container=job.container, name=job.checkpoint_name).update(
         status=Checkpoint.Status.DELETED, deleted_at=timezone.now())
     return Checkpoint.objects.create(
         container=job.container, name=job.checkpoint_name, exit=exit, size_bytes=size,
         engine_facts=engine_facts(job.host), created_by_id=job.requested_by_id,
-        created_by_name=job.requested_by_name, job=job,
+        created_by_name=job.requested_by_name, job=job, contents=held or {},
     )
 
 
@@ -99,7 +99,7 @@ class CheckpointKind(JobKind):
     def done(self, job, step, result):
         size = results.number(result, "size_bytes")
         exit_ = not job.params.get("leave_running")
-        record_checkpoint(job, exit=exit_, size=size)
+        record_checkpoint(job, exit=exit_, size=size, held=checkpoint_contents.clean((result or {}).get("contents")))
         return Done({"checkpoint_seconds": results.seconds(result, "checkpoint_seconds"), "size_bytes": size,
                      "exit": exit_})
 

@@ -74,22 +74,25 @@ def _load(job_id, *, lock=False):
 
 # -- requested -----------------------------------------------------------------------------------
 def create(*, actor, kind, host, origin, container=None, checkpoint_name="", params=None, target_host=None,
-           audit_details=None):
-    """The job row and its "requested" audit row in one transaction; the message goes out on commit."""
+           audit_details=None, actor_label=None):
+    """The job row and its "requested" audit row in one transaction; the message goes out on commit.
+    `actor_label` names a requester acting for the actor (a schedule), on the job and its audit rows."""
     now = timezone.now()
     try:
         return _create(now, actor=actor, kind=kind, host=host, origin=origin, container=container,
                        checkpoint_name=checkpoint_name, params=params, target_host=target_host,
-                       audit_details=audit_details)
+                       audit_details=audit_details, actor_label=actor_label)
     except Busy as exc:  # OverLimit too
         with transaction.atomic():  # the refusal is on record, like the request would have been
-            audit.record(actor=actor, action=kind, outcome="refused", origin=origin, host=host,
+            audit.record(actor=actor, actor_label=actor_label, action=kind, outcome="refused", origin=origin,
+                         host=host,
                          container_name=container.name if container else "", checkpoint_name=checkpoint_name,
                          target_host=target_host, details={"reason": exc.message})
         raise
 
 
-def _create(now, *, actor, kind, host, origin, container, checkpoint_name, params, target_host, audit_details):
+def _create(now, *, actor, kind, host, origin, container, checkpoint_name, params, target_host, audit_details,
+            actor_label):
     with transaction.atomic():
         if container is not None:
             # Serialize requests on one container (row lock on PostgreSQL; SQLite's write lock does the same).
@@ -108,7 +111,8 @@ def _create(now, *, actor, kind, host, origin, container, checkpoint_name, param
             kind=kind, host=host, target_host=target_host, container=container,
             container_name=container.name if container else "", checkpoint_name=checkpoint_name,
             params=dict(params or {}), requested_by=actor if actor is not None and actor.pk else None,
-            requested_by_name=audit.actor_name(actor), source=origin.source, request_id=origin.request_id,
+            requested_by_name=(actor_label or audit.actor_name(actor))[:150], source=origin.source,
+            request_id=origin.request_id,
             created_at=now, expires_at=_expiry(), sent_at=now, send_count=1,
         )
         kind_obj = kind_of(job)
@@ -116,7 +120,7 @@ def _create(now, *, actor, kind, host, origin, container, checkpoint_name, param
         job.step_host = kind_obj.host_for(job, job.step)
         job.save()
         audit.record(
-            actor=actor, action=kind, outcome="requested", origin=origin, host=host,
+            actor=actor, actor_label=actor_label, action=kind, outcome="requested", origin=origin, host=host,
             container_name=job.container_name, checkpoint_name=checkpoint_name, job=job,
             target_host=target_host, details=audit_details or params or {},
         )

@@ -44,6 +44,10 @@ class Checkpoint(models.Model):
     created_by_name = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    contents = models.JSONField(default=dict, blank=True,
+                                help_text="What its CRIU images hold, as its host's agent read them (see "
+                                          "snapshots.host.contents)")
+    pinned = models.BooleanField(default=False, help_text="A pinned checkpoint is never pruned by a retention policy")
     job = models.ForeignKey("snapshots.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = CheckpointQuerySet.as_manager()

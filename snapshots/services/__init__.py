@@ -1,6 +1,16 @@
 """The one path from "a person asked" to "a job ran": web views, the CLI and the API all call these actions,
 with objects (the API and the CLI resolve what was typed with snapshots.services.resolve first)."""
-from .actions import checkpoint, clone, delete_checkpoint, export, migrate, restore, suggest_checkpoint_name, sync
+from .actions import (
+    checkpoint,
+    clone,
+    delete_checkpoint,
+    export,
+    migrate,
+    pin_checkpoint,
+    restore,
+    suggest_checkpoint_name,
+    sync,
+)
 from .hosts import (
     add_host,
     drain_host,
@@ -25,6 +35,7 @@ __all__ = [
     "migrate",
     "migration_preflight",
     "new_join_token",
+    "pin_checkpoint",
     "remove_host",
     "restore",
     "revoke_credential",

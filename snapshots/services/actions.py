@@ -2,13 +2,14 @@
 checks the actor's role on every host involved (a refusal is audited), validates, and creates the job."""
 import re
 
+from django.db import transaction
 from django.utils import timezone
 
 from .. import names
 from ..errors import InvalidRequest
 from ..jobs import transitions
-from ..models import Job
-from . import access
+from ..models import Checkpoint, Job
+from . import access, audit
 from .preflight import migration_preflight
 
 
@@ -43,7 +44,8 @@ def _refuse_on_errors(checks, what):
         raise InvalidRequest(f"{what} refused: " + "; ".join(errors))
 
 
-def checkpoint(actor, container, *, name=None, leave_running=False, origin):
+def checkpoint(actor, container, *, name=None, leave_running=False, origin, actor_label=None, audit_details=None):
+    """`actor_label` and `audit_details` name a schedule acting for its creator (snapshots.scheduling.runner)."""
     host = container.host
     _may_operate(actor, Job.Kind.CHECKPOINT, origin, host, container=container, checkpoint_name=name or "")
     name = checked(names.CHECKPOINT, name or suggest_checkpoint_name(container.name))
@@ -55,7 +57,9 @@ def checkpoint(actor, container, *, name=None, leave_running=False, origin):
                              "only a running container can be checkpointed")
     _ready(host)
     return transitions.create(actor=actor, kind=Job.Kind.CHECKPOINT, host=host, origin=origin, container=container,
-                              checkpoint_name=name, params={"leave_running": bool(leave_running)})
+                              checkpoint_name=name, params={"leave_running": bool(leave_running)},
+                              actor_label=actor_label,
+                              audit_details={"leave_running": bool(leave_running), **(audit_details or {})})
 
 
 def restore(actor, checkpoint, *, origin):
@@ -69,14 +73,16 @@ def restore(actor, checkpoint, *, origin):
                               checkpoint_name=checkpoint.name)
 
 
-def delete_checkpoint(actor, checkpoint, *, origin):
+def delete_checkpoint(actor, checkpoint, *, origin, actor_label=None, audit_details=None):
+    """`actor_label` and `audit_details` name a retention policy acting for its creator."""
     container, host = checkpoint.container, checkpoint.container.host
     _may_operate(actor, Job.Kind.DELETE_CHECKPOINT, origin, host, container=container,
                  checkpoint_name=checkpoint.name)
     if host.drained or host.effective_status == host.Status.OFFLINE:
         _ready(host)
     return transitions.create(actor=actor, kind=Job.Kind.DELETE_CHECKPOINT, host=host, origin=origin,
-                              container=container, checkpoint_name=checkpoint.name)
+                              container=container, checkpoint_name=checkpoint.name, actor_label=actor_label,
+                              audit_details=audit_details)
 
 
 def sync(actor, host, *, origin):
@@ -123,3 +129,17 @@ def migrate(actor, container, *, to, keep_source=False, name=None, origin):
     return transitions.create(actor=actor, kind=Job.Kind.MIGRATE, host=host, target_host=to, origin=origin,
                               container=container, checkpoint_name=suggest_checkpoint_name(f"{container.name}-migrate"),
                               params={"keep_source": bool(keep_source), "name": name, "to": to.name})
+
+
+def pin_checkpoint(actor, checkpoint, *, pinned, origin):
+    """A pinned checkpoint is never pruned by a retention policy."""
+    container, host = checkpoint.container, checkpoint.container.host
+    action = "checkpoint.pin" if pinned else "checkpoint.unpin"
+    access.require_operate(actor, action, origin, host, container_name=container.name,
+                           checkpoint_name=checkpoint.name)
+    with transaction.atomic():
+        Checkpoint.objects.filter(pk=checkpoint.pk).update(pinned=bool(pinned))
+        checkpoint.pinned = bool(pinned)
+        audit.record(actor=actor, action=action, outcome="succeeded", origin=origin, host=host,
+                     container_name=container.name, checkpoint_name=checkpoint.name)
+    return checkpoint

@@ -41,6 +41,9 @@ def test_a_checkpoint_with_exit_then_restore_continues_the_count_with_memory_int
     assert checkpoint.exit and checkpoint.size_bytes > 16 * 1024 * 1024, "16 MiB of memory is in the checkpoint"
     assert checkpoint.engine_facts["engine_kind"] == "podman" and job.result["checkpoint_seconds"] > 0
     assert named_checkpoints(podman_a, engine_container.id) == ["frozen-1"]
+    held = checkpoint.contents  # read by the agent from the CRIU images inside Podman's own layout
+    assert "error" not in held, held
+    assert [p["cmdline"] for p in held["processes"]][:1] == [" ".join(engine_container.attrs["Config"]["Cmd"])]
 
     restore = succeeded(ask.restore(people.otto, pod_host_a.name, row.name, "frozen-1", origin=origin))
     after = wait_for_ticks(engine_container, frozen_at + 5)

@@ -68,4 +68,4 @@ def test_its_query_count_does_not_grow_with_the_data(as_otto, fleet):
     Checkpoint.objects.bulk_create(
         Checkpoint(container=fleet.web, name=f"extra-{i}", exit=False) for i in range(40)
     )
-    assert count_queries(as_otto, f"/containers/{fleet.web.pk}/") == small <= 9
+    assert count_queries(as_otto, f"/containers/{fleet.web.pk}/") == small <= 10  # 10: its schedules

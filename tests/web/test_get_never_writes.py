@@ -66,6 +66,12 @@ class Site:
                                         claimed_by="gone:1:x",
                                         started_at=timezone.now() - timedelta(minutes=30))
         self.stuck_container = stuck
+        from snapshots.services import Origin, retention, schedules
+
+        self.schedule = schedules.create(fleet.people.otto, selector="container", container=fleet.db,
+                                         interval_seconds=3600, origin=Origin(source="10.0.0.9"))
+        retention.create(fleet.people.otto, selector="container", container=fleet.db, keep_last=3,
+                         origin=Origin(source="10.0.0.9"))
         from notifications.models import Webhook
 
         self.hook = Webhook.objects.create(team=fleet.people.team_a, url="https://hooks.example.test/cryo",
@@ -84,7 +90,8 @@ class Site:
             "id": self.fleet.people.vic.pk,
             "content_type_id": ContentType.objects.get_for_model(Host).pk, "object_id": self.fleet.alpha.pk,
             "archive_id": uuid.UUID(int=7), "engine_id": container.engine_id, "hook": self.hook.pk,
-            "team": self.fleet.people.team_a.pk, "token": "abcd1234",
+            "team": self.fleet.people.team_a.pk, "token": "abcd1234", "checkpoint": checkpoint,
+            "schedule_id": self.schedule.pk,
         }
         if admin:
             model = apps.get_model(admin.group(1), admin.group(2))

@@ -1,6 +1,6 @@
 """The one-step kinds: checkpoint, restore, delete a checkpoint, sync the inventory, export to the store."""
 from ...errors import CheckpointExists, CheckpointNotFound, ContainerRunning, ContainerNotRunning
-from .. import archive, criu_calls, paths, transfer
+from .. import archive, contents, criu_calls, paths, transfer
 from .base import Runner, StepFailed
 
 
@@ -25,8 +25,9 @@ class CheckpointRunner(Runner):
                                    "the engine; choose another name")
         with ctx.phase("checkpoint") as timed:
             criu_calls.checkpoint(engine, ctx.engine_root, container_id, name, exit=not leave_running)
-        size = paths.directory_size(paths.checkpoint_dir(ctx.engine_root, container_id, name))
-        return {"checkpoint_seconds": timed.seconds, "size_bytes": size}
+        folder = paths.checkpoint_dir(ctx.engine_root, container_id, name)
+        size = paths.directory_size(folder)
+        return {"checkpoint_seconds": timed.seconds, "size_bytes": size, "contents": contents.read(folder)}
 
 
 class RestoreRunner(Runner):
