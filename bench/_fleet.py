@@ -7,6 +7,7 @@ Environment: $CRYO_BENCH_DAEMON_PREFIX (default cryo-bench) names the Docker dae
 Podman services (PREFIX-podman-a, ...); $CRYO_BENCH_BROKER_URL (default redis://:cryo-bench@127.0.0.1:6393/0) is the
 broker, started on that port unless one answers there already.
 """
+import base64
 import contextlib
 import os
 import shutil
@@ -28,7 +29,8 @@ def setup_django(name):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     # The production heartbeat grace (30 s): with 1 GiB checkpoints on two cores a heartbeat can be late by 10 s.
     os.environ.update({
-        "DATABASE_URL": f"sqlite:///{db}", "CRYO_SECRET_KEY": "bench", "CRYO_VAR_DIR": str(VAR),
+        "DATABASE_URL": f"sqlite:///{db}", "CRYO_SECRET_KEY": "bench",
+        "CRYO_STORE_KEK": base64.b64encode(os.urandom(32)).decode(), "CRYO_VAR_DIR": str(VAR),
         "CRYO_HEARTBEAT_INTERVAL": "1", "CRYO_HEARTBEAT_GRACE": "30", "CRYO_SYNC_INTERVAL": "5",
         "CRYO_BROKER_URL": BROKER_URL, "DJANGO_SETTINGS_MODULE": "dashboard.settings",
     })

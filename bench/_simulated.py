@@ -6,6 +6,7 @@ its kombu consumer of its own queue with the broker user the dashboard gives it,
 stand-in engine: one running container, checkpoints that take a set time and leave a directory, no Docker. Many run
 as threads of one process.
 """
+import base64
 import os
 import platform
 import secrets
@@ -28,7 +29,8 @@ def setup(name, database_url, broker_port):
     recreate_database(database_url)
     password = secrets.token_hex(16)
     os.environ.update({
-        "DATABASE_URL": database_url, "CRYO_SECRET_KEY": secrets.token_hex(32), "CRYO_VAR_DIR": str(var),
+        "DATABASE_URL": database_url, "CRYO_SECRET_KEY": secrets.token_hex(32),
+        "CRYO_STORE_KEK": base64.b64encode(os.urandom(32)).decode(), "CRYO_VAR_DIR": str(var),
         "CRYO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver", "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "CRYO_LOG_LEVEL": "WARNING", "CRYO_BROKER_URL": f"redis://:{password}@127.0.0.1:{broker_port}/0",
     })

@@ -7,6 +7,7 @@ Python memory (tracemalloc) of streaming the audit export at two sizes.
 
 Knobs (environment): CRYO_BENCH_SCALE (1.0 = the sizes above), CRYO_BENCH_RESEED=1 (seed again), CRYO_BENCH_REPEAT.
 """
+import base64
 import os
 import random
 import statistics
@@ -41,7 +42,9 @@ def _setup_django():
     suffix = "" if SCALE == 1 else f"-x{SCALE:g}"
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{VAR / f'dashboard{suffix}.sqlite3'}")
     os.environ.update({
-        "CRYO_SECRET_KEY": "bench", "CRYO_VAR_DIR": str(VAR), "CRYO_ALLOWED_HOSTS": "testserver",
+        "CRYO_SECRET_KEY": "bench",
+        "CRYO_STORE_KEK": base64.b64encode(os.urandom(32)).decode(), "CRYO_VAR_DIR": str(VAR),
+        "CRYO_ALLOWED_HOSTS": "testserver",
         "DJANGO_SETTINGS_MODULE": "dashboard.settings", "CRYO_LOG_LEVEL": "WARNING",
     })
     import django

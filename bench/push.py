@@ -11,6 +11,7 @@ var/bench/.
 
 Knobs (environment): CRYO_BENCH_PUSH_TRIALS (default 20), CRYO_BENCH_PUSH_IDLE_SECONDS (default 30).
 """
+import base64
 import os
 import random
 import statistics
@@ -51,7 +52,8 @@ def _setup_django():
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     os.environ.setdefault("CRYO_BROKER_URL", "redis://127.0.0.1:6379/14")
     os.environ.update({
-        "DATABASE_URL": f"sqlite:///{db}", "CRYO_SECRET_KEY": "bench", "CRYO_VAR_DIR": str(VAR),
+        "DATABASE_URL": f"sqlite:///{db}", "CRYO_SECRET_KEY": "bench",
+        "CRYO_STORE_KEK": base64.b64encode(os.urandom(32)).decode(), "CRYO_VAR_DIR": str(VAR),
         "CRYO_ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "CRYO_LOG_LEVEL": "WARNING", "DJANGO_ALLOW_ASYNC_UNSAFE": "true",  # Playwright's loop shares this thread
     })
