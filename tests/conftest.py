@@ -32,6 +32,32 @@ TIER_ORDER = ("unit", "web", "integration", "multihost", "browser", "faults")
 pytest_plugins = ["tests.podman_fixtures"]  # the Podman hosts beside the Docker ones
 
 
+def _flush_that_rides_out_deadlocks():
+    """Transactional tests empty the database (TRUNCATE) while the real dashboard, its control process and the
+    agents use it. On PostgreSQL the TRUNCATE can deadlock with one of their transactions, and PostgreSQL may pick
+    the flush as the victim: it runs again (its transaction was rolled back whole)."""
+    import time
+
+    from django.db import OperationalError
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(6):
+            try:
+                return original(self, sql_list)
+            except OperationalError as exc:
+                if "deadlock detected" not in str(exc) or attempt == 5:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
+
+
+_flush_that_rides_out_deadlocks()
+
+
 def pytest_collection_modifyitems(items):
     """Tiers without processes of their own run first: once the engine tiers started the dashboard's control
     process, it keeps reconciling the shared test database for the rest of the session."""
