@@ -70,8 +70,8 @@ class Site:
 
         self.schedule = schedules.create(fleet.people.otto, selector="container", container=fleet.db,
                                          interval_seconds=3600, origin=Origin(source="10.0.0.9"))
-        retention.create(fleet.people.otto, selector="container", container=fleet.db, keep_last=3,
-                         origin=Origin(source="10.0.0.9"))
+        self.retention = retention.create(fleet.people.otto, selector="container", container=fleet.db, keep_last=3,
+                                          origin=Origin(source="10.0.0.9"))
         from notifications.models import Webhook
 
         self.hook = Webhook.objects.create(team=fleet.people.team_a, url="https://hooks.example.test/cryo",
