@@ -23,20 +23,20 @@ def _rows(user, schedules):
     return [{"schedule": s, "may_change": service.may_change(user, s)} for s in schedules]
 
 
-def _all():
-    return Schedule.objects.select_related("container__host", "host").order_by("created_at")
+def _all(user):
+    return access.visible_plans(user, Schedule.objects.select_related("container__host", "host").order_by("created_at"))
 
 
 def container_context(request, container, form=None):
-    found = _all().filter(container=container)
+    found = _all(request.user).filter(container=container)
     return {"container": container, "schedule_rows": _rows(request.user, found),
             "schedule_form": form or ScheduleForm(initial={"leave_running": True}),
             "may_schedule": access.can_operate(request.user, container.host) and not container.is_gone}
 
 
 def _page_context(request, form=None):
-    hosts = Host.objects.order_by("name")
-    return {"schedule_rows": _rows(request.user, _all()), "hosts": hosts,
+    hosts = access.visible(request.user, Host.objects.order_by("name"), "pk")
+    return {"schedule_rows": _rows(request.user, _all(request.user)), "hosts": hosts,
             "selector_form": form or SelectorScheduleForm(hosts=hosts, initial={"leave_running": True}),
             "may_schedule": access.role_name(request.user) != "Viewer"}
 
@@ -112,7 +112,7 @@ def add_for_container(request, pk):
 @require_POST
 @viewer_required
 def add(request):
-    hosts = Host.objects.order_by("name")
+    hosts = access.visible(request.user, Host.objects.order_by("name"), "pk")
     form = SelectorScheduleForm(request.POST, hosts=hosts)
     if form.is_valid():
         data = form.cleaned_data
@@ -129,24 +129,30 @@ def add(request):
                    selector_form=form)
 
 
-def _schedule(pk):
-    return get_object_or_404(Schedule.objects.select_related("container__host", "host", "created_by"), pk=pk)
+def _schedule(request, pk):
+    """A schedule the person may see (CRYO_TEAM_SCOPED_VISIBILITY): another team's is not found."""
+    return get_object_or_404(access.visible_plans(
+        request.user, Schedule.objects.select_related("container__host", "host", "created_by")), pk=pk)
+
+
+def _runs(request, schedule):
+    return list(access.visible_runs(request.user, schedule.runs.select_related("job"))[:RUNS_SHOWN])
 
 
 @require_GET
 @viewer_required
 def schedule(request, pk):
-    found = _schedule(pk)
+    found = _schedule(request, pk)
     return render_page(request, "schedules/page.html", {
         "schedule": found, "may_change": service.may_change(request.user, found), "form": ScheduleForm.of(found),
-        "runs": list(found.runs.select_related("job")[:RUNS_SHOWN]),
+        "runs": _runs(request, found),
     })
 
 
 @require_POST
 @viewer_required
 def edit(request, pk):
-    found = _schedule(pk)
+    found = _schedule(request, pk)
     form = ScheduleForm(request.POST)
     if form.is_valid():
         try:
@@ -167,7 +173,7 @@ def edit(request, pk):
     found.refresh_from_db()
     return render_page(request, "schedules/page.html", {
         "schedule": found, "may_change": True, "form": form, "schedule_error": _form_error(form),
-        "runs": list(found.runs.select_related("job")[:RUNS_SHOWN]),
+        "runs": _runs(request, found),
     }, status=422)
 
 
@@ -175,7 +181,7 @@ def _change(change, verb):
     @require_POST
     @viewer_required
     def view(request, pk):
-        found = _schedule(pk)
+        found = _schedule(request, pk)
         container = found.container
         what = str(found)
         _call(change, request.user, found, origin=Origin.web(request))
