@@ -106,6 +106,10 @@ def add_for_container(request, pk):
             form.add_error(None, exc.message)
         else:
             return _answer(request, container=container, message=f"Scheduled: {schedule}")
+    else:
+        # The person's right is checked (and a refusal audited) before a bad form is even explained.
+        _call(service.require_change, request.user, "schedule.create", Origin.web(request),
+              selector=Selector.CONTAINER, container=container)
     return _answer(request, container=container, message=_form_error(form), level="error", status=422, form=form)
 
 
@@ -125,8 +129,20 @@ def add(request):
             form.add_error(None, exc.message)
         else:
             return _answer(request, container=None, message=f"Scheduled: {schedule}")
+    else:
+        _check_right(request, hosts)
     return _answer(request, container=None, message=_form_error(form), level="error", status=422,
                    selector_form=form)
+
+
+def _check_right(request, hosts):
+    """A forged form from someone without the right is refused (and audited) before its mistakes are explained."""
+    host = hosts.filter(name=request.POST.get("host", "")).first()
+    if request.POST.get("selector") == Selector.LABEL and host is not None:
+        _call(service.require_change, request.user, "schedule.create", Origin.web(request), selector=Selector.LABEL,
+              host=host)
+    elif request.POST.get("selector") != Selector.LABEL or access.role_name(request.user) == "Viewer":
+        _call(service.require_change, request.user, "schedule.create", Origin.web(request), selector=Selector.FLEET)
 
 
 def _schedule(request, pk):
