@@ -12,7 +12,7 @@ from snapshots.scheduling import retention as pruning
 from snapshots.services import Origin, access, resolve
 from snapshots.services import retention as service
 
-from .access import get_container_for_viewer, viewer_required
+from .access import get_container_for_operator, viewer_required
 from .containers import PARTS as CONTAINER_PARTS
 from .containers import page_context
 from .render import notify, render_page
@@ -126,8 +126,9 @@ def delete(request, pk):
 @require_POST
 @viewer_required
 def pin(request, pk, name):
-    container = get_container_for_viewer(request, pk)
     pinned = request.POST.get("pinned") == "1"
+    # The right first (a refusal audited), then which checkpoint: nothing about it is said to whoever may not pin.
+    container = get_container_for_operator(request, pk, "checkpoint.pin" if pinned else "checkpoint.unpin", name)
     try:
         checkpoint = resolve.checkpoint(container, name, usable=False)
         services.pin_checkpoint(request.user, checkpoint, pinned=pinned, origin=Origin.web(request))
