@@ -85,7 +85,9 @@ class Site:
         admin = re.match(r"admin/(\w+)/(\w+)/<path:object_id>", route)
         values = {
             "name": checkpoint if "checkpoints/<" in route else host,
-            "pk": container.pk, "job_id": self.stuck.pk if stuck else self.done.pk,
+            "pk": self.schedule.pk if route.startswith("schedules/") else
+                  self.retention.pk if route.startswith("retention/") else container.pk,
+            "job_id": self.stuck.pk if stuck else self.done.pk,
             "host": host, "container": container.name,
             "id": self.fleet.people.vic.pk,
             "content_type_id": ContentType.objects.get_for_model(Host).pk, "object_id": self.fleet.alpha.pk,
