@@ -65,13 +65,15 @@ def checkpoints(request, host: str, container: str):
 
 @api.get("/hosts/{host}/containers/{container}/checkpoints/{checkpoint}/contents", url_name="api-checkpoint-contents")
 def checkpoint_contents(request, host: str, container: str, checkpoint: str):
-    found = resolve.checkpoint(resolve.container(resolve.host(host), container), checkpoint, usable=False)
+    found = resolve.checkpoint(resolve.container(resolve.host(host, request.user), container), checkpoint,
+                               usable=False)
     return contents_dict(found)
 
 
 @api.post("/hosts/{host}/containers/{container}/checkpoints/{checkpoint}/pin", url_name="api-checkpoint-pin")
 def pin(request, host: str, container: str, checkpoint: str, payload: PinIn):
-    found = resolve.checkpoint(resolve.container(resolve.host(host), container), checkpoint, usable=False)
+    found = resolve.checkpoint(resolve.container(resolve.host(host, request.user), container), checkpoint,
+                               usable=False)
     services.pin_checkpoint(request.user, found, pinned=payload.pinned, origin=origin(request))
     return checkpoint_dict(found)
 

@@ -1,7 +1,7 @@
 """Schedules over the API (and so the CLI): list, show with runs, make, edit, pause, resume, delete."""
 from snapshots.errors import InvalidRequest
 from snapshots.models import Schedule, Selector
-from snapshots.services import resolve
+from snapshots.services import access, resolve
 from snapshots.services import schedules as service
 
 from .api import api, origin
@@ -10,8 +10,10 @@ from .schemas import ScheduleEditIn, ScheduleIn
 RUNS_SHOWN = 50
 
 
-def _found(schedule_id):
-    found = Schedule.objects.select_related("container__host", "host", "created_by").filter(pk=schedule_id).first()
+def _found(request, schedule_id):
+    """A schedule the person may see (CRYO_TEAM_SCOPED_VISIBILITY): another team's is unknown."""
+    schedules = Schedule.objects.select_related("container__host", "host", "created_by")
+    found = access.visible_plans(request.user, schedules).filter(pk=schedule_id).first()
     if found is None:
         raise InvalidRequest(f"no schedule {schedule_id}")
     return found
@@ -24,18 +26,20 @@ def _run(run):
 
 @api.get("/schedules", url_name="api-schedules")
 def schedules(request):
-    return [service.describe(s) for s in Schedule.objects.select_related("container__host", "host")]
+    found = access.visible_plans(request.user, Schedule.objects.select_related("container__host", "host"))
+    return [service.describe(s) for s in found]
 
 
 @api.get("/schedules/{schedule_id}", url_name="api-schedule")
 def schedule(request, schedule_id: int):
-    found = _found(schedule_id)
-    return {**service.describe(found), "runs": [_run(r) for r in found.runs.all()[:RUNS_SHOWN]]}
+    found = _found(request, schedule_id)
+    runs = access.visible_runs(request.user, found.runs.all())[:RUNS_SHOWN]
+    return {**service.describe(found), "runs": [_run(r) for r in runs]}
 
 
 @api.post("/schedules", url_name="api-schedule-add")
 def add(request, payload: ScheduleIn):
-    host = resolve.host(payload.host) if payload.host else None
+    host = resolve.host(payload.host, request.user) if payload.host else None
     container = None
     if payload.selector == Selector.CONTAINER:
         if host is None:
@@ -49,7 +53,7 @@ def add(request, payload: ScheduleIn):
 
 @api.post("/schedules/{schedule_id}/edit", url_name="api-schedule-edit")
 def edit(request, schedule_id: int, payload: ScheduleEditIn):
-    found = _found(schedule_id)
+    found = _found(request, schedule_id)
     cron, interval = payload.cron, payload.interval_seconds
     if cron is None and interval is None:  # keep the timing, change the rest
         cron, interval = found.cron, found.interval_seconds
@@ -60,7 +64,7 @@ def edit(request, schedule_id: int, payload: ScheduleEditIn):
 
 def _change(name, change):
     def view(request, schedule_id: int):
-        found = _found(schedule_id)
+        found = _found(request, schedule_id)
         answer = service.describe(found)
         change(request.user, found, origin=origin(request))
         return {**answer, **({} if name == "delete" else service.describe(found)), "done": name}

@@ -12,7 +12,7 @@ from snapshots.scheduling import retention as pruning
 from snapshots.services import Origin, access, resolve
 from snapshots.services import retention as service
 
-from .access import get_container_for_viewer, viewer_required
+from .access import get_container_for_operator, viewer_required
 from .containers import PARTS as CONTAINER_PARTS
 from .containers import page_context
 from .render import notify, render_page
@@ -22,7 +22,7 @@ PARTS = {"retention-preview": "retention/_preview.html"}
 
 
 def _policies(user):
-    found = RetentionPolicy.objects.select_related("container__host", "host")
+    found = access.visible_plans(user, RetentionPolicy.objects.select_related("container__host", "host"))
     return [{"policy": p, "may_change": access.can_operate(user, p.container.host if p.container_id else p.host)
              if p.selector != "fleet" else access.is_admin(user)} for p in found]
 
@@ -32,10 +32,10 @@ def _context(request, form, **extra):
             **extra}
 
 
-def _rules(form):
-    """The policy's objects and rules from a valid form (what was typed, resolved)."""
+def _rules(request, form):
+    """The policy's objects and rules from a valid form (what was typed, resolved; a host out of sight is unknown)."""
     data = form.cleaned_data
-    host = resolve.host(data["host"]) if data["host"] else None
+    host = resolve.host(data["host"], request.user) if data["host"] else None
     container = None
     if data["selector"] == "container":
         if host is None:
@@ -64,7 +64,8 @@ def preview(request):
     found, error = None, ""
     if form.is_valid():
         try:
-            found = pruning.preview(service.draft(request.user, **_rules(form)))
+            found = [(c, doomed) for c, doomed in pruning.preview(service.draft(request.user, **_rules(request, form)))
+                     if access.can_see(request.user, c.host)]
         except InvalidRequest as exc:
             error = exc.message
     else:
@@ -80,7 +81,7 @@ def add(request):
     error = ""
     if form.is_valid():
         try:
-            policy = service.create(request.user, origin=Origin.web(request), **_rules(form))
+            policy = service.create(request.user, origin=Origin.web(request), **_rules(request, form))
         except AccessDenied as exc:
             raise PermissionDenied(exc.message) from None
         except InvalidRequest as exc:
@@ -111,7 +112,8 @@ def _check_right(request, form):
 @require_POST
 @viewer_required
 def delete(request, pk):
-    policy = get_object_or_404(RetentionPolicy.objects.select_related("container__host", "host"), pk=pk)
+    policy = get_object_or_404(access.visible_plans(
+        request.user, RetentionPolicy.objects.select_related("container__host", "host")), pk=pk)
     what = str(policy)
     try:
         service.delete(request.user, policy, origin=Origin.web(request))
@@ -124,8 +126,9 @@ def delete(request, pk):
 @require_POST
 @viewer_required
 def pin(request, pk, name):
-    container = get_container_for_viewer(request, pk)
     pinned = request.POST.get("pinned") == "1"
+    # The right first (a refusal audited), then which checkpoint: nothing about it is said to whoever may not pin.
+    container = get_container_for_operator(request, pk, "checkpoint.pin" if pinned else "checkpoint.unpin", name)
     try:
         checkpoint = resolve.checkpoint(container, name, usable=False)
         services.pin_checkpoint(request.user, checkpoint, pinned=pinned, origin=Origin.web(request))

@@ -23,20 +23,20 @@ def _rows(user, schedules):
     return [{"schedule": s, "may_change": service.may_change(user, s)} for s in schedules]
 
 
-def _all():
-    return Schedule.objects.select_related("container__host", "host").order_by("created_at")
+def _all(user):
+    return access.visible_plans(user, Schedule.objects.select_related("container__host", "host").order_by("created_at"))
 
 
 def container_context(request, container, form=None):
-    found = _all().filter(container=container)
+    found = _all(request.user).filter(container=container)
     return {"container": container, "schedule_rows": _rows(request.user, found),
             "schedule_form": form or ScheduleForm(initial={"leave_running": True}),
             "may_schedule": access.can_operate(request.user, container.host) and not container.is_gone}
 
 
 def _page_context(request, form=None):
-    hosts = Host.objects.order_by("name")
-    return {"schedule_rows": _rows(request.user, _all()), "hosts": hosts,
+    hosts = access.visible(request.user, Host.objects.order_by("name"), "pk")
+    return {"schedule_rows": _rows(request.user, _all(request.user)), "hosts": hosts,
             "selector_form": form or SelectorScheduleForm(hosts=hosts, initial={"leave_running": True}),
             "may_schedule": access.role_name(request.user) != "Viewer"}
 
@@ -106,13 +106,17 @@ def add_for_container(request, pk):
             form.add_error(None, exc.message)
         else:
             return _answer(request, container=container, message=f"Scheduled: {schedule}")
+    else:
+        # The person's right is checked (and a refusal audited) before a bad form is even explained.
+        _call(service.require_change, request.user, "schedule.create", Origin.web(request),
+              selector=Selector.CONTAINER, container=container)
     return _answer(request, container=container, message=_form_error(form), level="error", status=422, form=form)
 
 
 @require_POST
 @viewer_required
 def add(request):
-    hosts = Host.objects.order_by("name")
+    hosts = access.visible(request.user, Host.objects.order_by("name"), "pk")
     form = SelectorScheduleForm(request.POST, hosts=hosts)
     if form.is_valid():
         data = form.cleaned_data
@@ -125,28 +129,46 @@ def add(request):
             form.add_error(None, exc.message)
         else:
             return _answer(request, container=None, message=f"Scheduled: {schedule}")
+    else:
+        _check_right(request, hosts)
     return _answer(request, container=None, message=_form_error(form), level="error", status=422,
                    selector_form=form)
 
 
-def _schedule(pk):
-    return get_object_or_404(Schedule.objects.select_related("container__host", "host", "created_by"), pk=pk)
+def _check_right(request, hosts):
+    """A forged form from someone without the right is refused (and audited) before its mistakes are explained."""
+    host = hosts.filter(name=request.POST.get("host", "")).first()
+    if request.POST.get("selector") == Selector.LABEL and host is not None:
+        _call(service.require_change, request.user, "schedule.create", Origin.web(request), selector=Selector.LABEL,
+              host=host)
+    elif request.POST.get("selector") != Selector.LABEL or access.role_name(request.user) == "Viewer":
+        _call(service.require_change, request.user, "schedule.create", Origin.web(request), selector=Selector.FLEET)
+
+
+def _schedule(request, pk):
+    """A schedule the person may see (CRYO_TEAM_SCOPED_VISIBILITY): another team's is not found."""
+    return get_object_or_404(access.visible_plans(
+        request.user, Schedule.objects.select_related("container__host", "host", "created_by")), pk=pk)
+
+
+def _runs(request, schedule):
+    return list(access.visible_runs(request.user, schedule.runs.select_related("job"))[:RUNS_SHOWN])
 
 
 @require_GET
 @viewer_required
 def schedule(request, pk):
-    found = _schedule(pk)
+    found = _schedule(request, pk)
     return render_page(request, "schedules/page.html", {
         "schedule": found, "may_change": service.may_change(request.user, found), "form": ScheduleForm.of(found),
-        "runs": list(found.runs.select_related("job")[:RUNS_SHOWN]),
+        "runs": _runs(request, found),
     })
 
 
 @require_POST
 @viewer_required
 def edit(request, pk):
-    found = _schedule(pk)
+    found = _schedule(request, pk)
     form = ScheduleForm(request.POST)
     if form.is_valid():
         try:
@@ -167,7 +189,7 @@ def edit(request, pk):
     found.refresh_from_db()
     return render_page(request, "schedules/page.html", {
         "schedule": found, "may_change": True, "form": form, "schedule_error": _form_error(form),
-        "runs": list(found.runs.select_related("job")[:RUNS_SHOWN]),
+        "runs": _runs(request, found),
     }, status=422)
 
 
@@ -175,7 +197,7 @@ def _change(change, verb):
     @require_POST
     @viewer_required
     def view(request, pk):
-        found = _schedule(pk)
+        found = _schedule(request, pk)
         container = found.container
         what = str(found)
         _call(change, request.user, found, origin=Origin.web(request))

@@ -76,6 +76,23 @@ def visible(user, queryset, *fields):
     return queryset.filter(match)
 
 
+def visible_plans(user, queryset):
+    """Schedules or retention policies the user may see: those of a host (or its container) in sight, and the
+    fleet-wide ones."""
+    ids = visible_host_ids(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(Q(selector="fleet") | Q(container__host__in=ids) | Q(host__in=ids))
+
+
+def visible_runs(user, queryset):
+    """A schedule's runs the user may see: those on containers of hosts in sight, and runs that took no container."""
+    ids = visible_host_ids(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(Q(container__host__in=ids) | Q(container__isnull=True, container_name=""))
+
+
 def role_name(user):
     if is_admin(user):
         return "Admin"

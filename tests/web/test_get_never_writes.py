@@ -70,8 +70,8 @@ class Site:
 
         self.schedule = schedules.create(fleet.people.otto, selector="container", container=fleet.db,
                                          interval_seconds=3600, origin=Origin(source="10.0.0.9"))
-        retention.create(fleet.people.otto, selector="container", container=fleet.db, keep_last=3,
-                         origin=Origin(source="10.0.0.9"))
+        self.retention = retention.create(fleet.people.otto, selector="container", container=fleet.db, keep_last=3,
+                                          origin=Origin(source="10.0.0.9"))
         from notifications.models import Webhook
 
         self.hook = Webhook.objects.create(team=fleet.people.team_a, url="https://hooks.example.test/cryo",
@@ -85,7 +85,9 @@ class Site:
         admin = re.match(r"admin/(\w+)/(\w+)/<path:object_id>", route)
         values = {
             "name": checkpoint if "checkpoints/<" in route else host,
-            "pk": container.pk, "job_id": self.stuck.pk if stuck else self.done.pk,
+            "pk": self.schedule.pk if route.startswith("schedules/") else
+                  self.retention.pk if route.startswith("retention/") else container.pk,
+            "job_id": self.stuck.pk if stuck else self.done.pk,
             "host": host, "container": container.name,
             "id": self.fleet.people.vic.pk,
             "content_type_id": ContentType.objects.get_for_model(Host).pk, "object_id": self.fleet.alpha.pk,

@@ -88,6 +88,16 @@ def test_a_viewers_forged_pin_policy_and_delete_change_nothing(client, fleet, pe
     assert AuditEvent.objects.filter(actor=people.vic, outcome="denied").count() == 4
 
 
+def test_pinning_without_the_right_is_refused_and_audited_before_the_checkpoint_is_looked_up(client, fleet, people):
+    client.force_login(people.vic)
+    for name in ("no-such-checkpoint", "db-1-frozen"):
+        response = client.post(reverse("checkpoint-pin", args=[fleet.db.pk, name]), {"pinned": "1"})
+        assert response.status_code == 403 and "no-such-checkpoint" not in response.content.decode()
+    denied = AuditEvent.objects.filter(actor=people.vic, outcome="denied", action="checkpoint.pin")
+    assert sorted(denied.values_list("checkpoint_name", flat=True)) == ["db-1-frozen", "no-such-checkpoint"]
+    assert not Checkpoint.objects.filter(pinned=True).exists()
+
+
 def test_an_operator_may_not_make_a_fleet_policy(as_otto, fleet, people):
     assert as_otto.post(reverse("retention-add"), {"selector": "fleet", "keep_last": "0"}).status_code == 403
     assert not RetentionPolicy.objects.exists()

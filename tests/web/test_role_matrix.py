@@ -149,6 +149,30 @@ SITE = {
         f"/containers/{ctx.fleet.db.pk}/restore/", {"checkpoint": "db-1-frozen"})),
     "containers/<int:pk>/checkpoints/<str:name>/delete/": Entry("operate_alpha", "POST", lambda ctx, p: (
         f"/containers/{ctx.fleet.db.pk}/checkpoints/db-1-frozen/delete/", {})),
+    "containers/<int:pk>/schedules/": Entry("operate_alpha", "POST", lambda ctx, p: (
+        f"/containers/{ctx.fleet.db.pk}/schedules/", {"every": "1h", "leave_running": "on"})),
+    "schedules/": Entry("signed_in"),
+    # A fleet-wide schedule is an admin's, whoever operates a host.
+    "schedules/add/": Entry("admin_post", "POST", _post("/schedules/add/", {"selector": "fleet", "every": "1h"})),
+    "schedules/<int:pk>/": Entry("signed_in", build=lambda ctx, p: (f"/schedules/{ctx.site.schedule.pk}/", {})),
+    "schedules/<int:pk>/edit/": Entry("operate_alpha", "POST", lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}/edit/", {"every": "2h"})),
+    "schedules/<int:pk>/pause/": Entry("operate_alpha", "POST", lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}/pause/", {})),
+    "schedules/<int:pk>/resume/": Entry("operate_alpha", "POST", lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}/resume/", {})),
+    "schedules/<int:pk>/delete/": Entry("operate_alpha", "POST", lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}/delete/", {})),
+    "containers/<int:pk>/checkpoints/<str:name>/": Entry("signed_in", build=_c("db", "checkpoints/db-1-frozen/")),
+    "containers/<int:pk>/checkpoints/<str:name>/pin/": Entry("operate_alpha", "POST", lambda ctx, p: (
+        f"/containers/{ctx.fleet.db.pk}/checkpoints/db-1-frozen/pin/", {"pinned": "1"})),
+    "retention/": Entry("signed_in"),
+    "retention/preview/": Entry("signed_in", build=_post("/retention/preview/", {
+        "selector": "container", "host": "alpha", "container": "db-1", "keep_last": "0"})),
+    # A fleet-wide retention policy is an admin's too.
+    "retention/add/": Entry("admin_post", "POST", _post("/retention/add/", {"selector": "fleet", "keep_last": "5"})),
+    "retention/<int:pk>/delete/": Entry("operate_alpha", "POST", lambda ctx, p: (
+        f"/retention/{ctx.site.retention.pk}/delete/", {})),
     "jobs/": Entry("signed_in"),
     "jobs/<uuid:job_id>/": Entry("signed_in"),
     "jobs/<uuid:job_id>/row/": Entry("signed_in"),
@@ -203,6 +227,24 @@ API = {
     ("/jobs", "GET"): Entry("api_read", build=_post("/jobs")),
     ("/jobs", "POST"): Entry("api_operate_alpha", "POST", _post("/jobs", CHECKPOINT)),
     ("/jobs/{job_id}", "GET"): Entry("api_read", build=lambda ctx, p: (f"/jobs/{ctx.site.done.pk}", {})),
+    ("/hosts/{host}/containers/{container}/checkpoints/{checkpoint}/contents", "GET"): Entry(
+        "api_read", build=_post("/hosts/alpha/containers/db-1/checkpoints/db-1-frozen/contents")),
+    ("/hosts/{host}/containers/{container}/checkpoints/{checkpoint}/pin", "POST"): Entry(
+        "api_operate_alpha", "POST", _post("/hosts/alpha/containers/db-1/checkpoints/db-1-frozen/pin",
+                                           {"pinned": True})),
+    ("/schedules", "GET"): Entry("api_read"),
+    ("/schedules", "POST"): Entry("api_admin", "POST", _post("/schedules", {"selector": "fleet",
+                                                                           "interval_seconds": 3600})),
+    ("/schedules/{schedule_id}", "GET"): Entry("api_read", build=lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}", {})),
+    ("/schedules/{schedule_id}/edit", "POST"): Entry("api_operate_alpha", "POST", lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}/edit", {"interval_seconds": 7200})),
+    ("/schedules/{schedule_id}/pause", "POST"): Entry("api_operate_alpha", "POST", lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}/pause", {})),
+    ("/schedules/{schedule_id}/resume", "POST"): Entry("api_operate_alpha", "POST", lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}/resume", {})),
+    ("/schedules/{schedule_id}/delete", "POST"): Entry("api_operate_alpha", "POST", lambda ctx, p: (
+        f"/schedules/{ctx.site.schedule.pk}/delete", {})),
 }
 
 CLI = {
@@ -224,6 +266,10 @@ CLI = {
     "drain": ("api_admin", ["drain", "alpha"]),
     "enable": ("api_admin", ["enable", "alpha"]),
     "remove": ("api_admin", ["remove", "alpha"]),
+    "inspect": ("api_read", ["inspect", "alpha", "db-1", "db-1-frozen"]),
+    "pin": ("api_operate_alpha", ["pin", "alpha", "db-1", "db-1-frozen"]),
+    "unpin": ("api_operate_alpha", ["unpin", "alpha", "db-1", "db-1-frozen"]),
+    "schedule": ("api_operate_alpha", ["schedule", "add", "alpha", "web-1", "--every", "1h"]),
 }
 
 

@@ -164,3 +164,26 @@ def test_the_schedules_page_lists_schedules_for_a_viewer_without_actions(client,
     client.force_login(people.vic)
     page = client.get(reverse("schedules")).content.decode()
     assert "alpha/web-1" in page and "Pause schedule" not in page and 'id="selector-schedule-form"' not in page
+
+
+def test_a_malformed_schedule_from_someone_without_the_right_is_refused_and_audited_before_it_is_explained(
+        client, people, fleet, as_otto):
+    refused = as_otto.post(reverse("container-schedule-add", args=[fleet.cache.pk]), {"every": "soon"})
+    assert refused.status_code == 403
+    assert as_otto.post(reverse("schedule-add"), {"selector": "fleet", "every": "soon"}).status_code == 403
+    assert as_otto.post(reverse("schedule-add"), {"selector": "label", "host": "beta", "every": "soon"}
+                        ).status_code == 403
+    assert AuditEvent.objects.filter(action="schedule.create", outcome="denied", actor=people.otto).count() == 3
+    client.force_login(people.vic)
+    assert client.post(reverse("container-schedule-add", args=[fleet.web.pk]), {"every": "soon"}).status_code == 403
+    assert client.post(reverse("schedule-add"), {"selector": "label", "every": "soon"}).status_code == 403
+    assert AuditEvent.objects.filter(action="schedule.create", outcome="denied", actor=people.vic).count() == 2
+    assert not Schedule.objects.exists()
+
+
+def test_a_malformed_schedule_from_its_operator_is_explained_without_a_denial(as_otto, fleet, people):
+    response = as_otto.post(reverse("container-schedule-add", args=[fleet.web.pk]), {"every": "soon"})
+    assert response.status_code == 422 and "number and a unit" in response.content.decode()
+    labelled = as_otto.post(reverse("schedule-add"), {"selector": "label", "host": "alpha", "every": "soon"})
+    assert labelled.status_code == 422
+    assert not AuditEvent.objects.filter(outcome="denied").exists() and not Schedule.objects.exists()

@@ -124,3 +124,77 @@ def test_the_cli_shows_no_command_line_to_a_viewer(client, people, fleet):
     Container.objects.update(command=SECRET)
     _, token = ApiToken.issue(people.vic, "cli", scope="read")
     assert "hunter2" not in run_cli(client, token, "containers", "--json")
+
+
+@pytest.fixture
+def plans(scoped, people):
+    """A schedule and a retention policy on each host's container, and a fleet-wide schedule."""
+    from snapshots.services import Origin, retention, schedules
+
+    origin = Origin(source="10.0.0.9")
+    scoped.plans = {
+        "alpha": schedules.create(people.otto, selector="container", container=scoped.db, interval_seconds=3600,
+                                  origin=origin),
+        "beta": schedules.create(people.ada, selector="container", container=scoped.cache, interval_seconds=3600,
+                                 origin=origin),
+        "fleet": schedules.create(people.ada, selector="fleet", interval_seconds=7200, origin=origin),
+        "alpha_policy": retention.create(people.otto, selector="container", container=scoped.db, keep_last=3,
+                                         origin=origin),
+        "beta_policy": retention.create(people.ada, selector="container", container=scoped.cache, keep_last=3,
+                                        origin=origin),
+    }
+    return scoped
+
+
+def test_schedules_of_a_host_out_of_sight_are_not_listed_nor_found_by_the_api_or_the_cli(client, people, plans):
+    listed = api_get(client, people.otto, "/api/v1/schedules").json()
+    assert sorted((s["selector"], s["host"]) for s in listed) == [("container", "alpha"), ("fleet", None)]
+    hidden = api_get(client, people.otto, f"/api/v1/schedules/{plans.plans['beta'].pk}")
+    assert hidden.status_code == 400 and "cache-1" not in hidden.content.decode()
+    assert api_get(client, people.otto, f"/api/v1/schedules/{plans.plans['alpha'].pk}").status_code == 200
+    assert len(api_get(client, people.ada, "/api/v1/schedules").json()) == 3
+    _, token = ApiToken.issue(people.otto, "cli", scope="read")
+    out = run_cli(client, token, "schedule", "list")
+    assert "alpha/db-1" in out and "cache-1" not in out
+
+
+def test_changing_a_schedule_out_of_sight_finds_nothing_and_changes_nothing(client, people, plans):
+    from snapshots.models import Schedule
+
+    beta = plans.plans["beta"]
+    _, token = ApiToken.issue(people.otto, "t", scope="operate")
+    for verb in ("pause", "delete"):
+        response = client.post(f"/api/v1/schedules/{beta.pk}/{verb}", "{}", content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 400, verb
+    client.force_login(people.otto)
+    assert client.post(f"/schedules/{beta.pk}/pause/").status_code == 404
+    assert client.get(f"/schedules/{beta.pk}/").status_code == 404
+    beta.refresh_from_db()
+    assert not beta.paused and Schedule.objects.filter(pk=beta.pk).exists()
+    page = client.get("/schedules/").content.decode()
+    assert "db-1" in page and "cache-1" not in page
+
+
+def test_retention_policies_of_a_host_out_of_sight_are_not_shown_previewed_nor_deleted(client, people, plans):
+    from snapshots.models import RetentionPolicy
+
+    client.force_login(people.otto)
+    page = client.get("/retention/").content.decode()
+    assert "db-1" in page and "cache-1" not in page
+    beta_policy = plans.plans["beta_policy"]
+    assert client.post(f"/retention/{beta_policy.pk}/delete/").status_code == 404
+    assert RetentionPolicy.objects.filter(pk=beta_policy.pk).exists()
+    preview = client.get("/retention/preview/", {"selector": "container", "host": "beta", "container": "cache-1",
+                                                 "keep_last": "0"}).content.decode()
+    assert "unknown host &#x27;beta&#x27;" in preview or "unknown host 'beta'" in preview
+
+
+def test_what_a_checkpoint_out_of_sight_holds_is_unknown_to_the_api(client, people, plans):
+    from .conftest import make_checkpoint
+
+    make_checkpoint(plans.cache, "cache-1-cp")
+    url = "/api/v1/hosts/beta/containers/cache-1/checkpoints/cache-1-cp/contents"
+    response = api_get(client, people.otto, url)
+    assert response.status_code == 400 and "unknown host 'beta'" in response.json()["error"]
+    assert api_get(client, people.ada, url).status_code == 200
