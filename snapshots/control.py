@@ -67,17 +67,37 @@ def _queue_length(queue):
         return 1  # cannot tell: assume the message is still there rather than flood the queue
 
 
+_unanswered = 0  # rounds in a row whose look at the broker's connections got no answer
+_unseen = {}  # host name: rounds in a row in which its agent's consumer was not among the broker's connections
+STRIKES = 2
+
+
 def refresh_consumers():
-    """A host is online only while its agent's consumer holds a broker connection (as the broker itself sees it)."""
+    """A host is online only while its agent's consumer holds a broker connection (as the broker itself sees it).
+
+    A host goes offline once its consumer is missing from two looks in a row, or once the broker did not answer two
+    looks in a row (down or frozen): a consumer that reconnects, or one slow answer, changes nothing."""
+    global _unanswered
     try:
         connected = broker.connected_users()
+        _unanswered = 0
     except Exception as exc:
+        _unanswered += 1
         log.warning("cannot list the broker's connections: %s", exc)
-        connected = set()
+        if _unanswered < STRIKES:
+            return 0
+        connected = None
     changed = 0
     for host in Host.objects.only("pk", "name", "consumer_ok"):
-        ok = broker.username(host.name) in connected
+        if connected is not None and broker.username(host.name) in connected:
+            _unseen.pop(host.name, None)
+            ok = True
+        else:
+            _unseen[host.name] = _unseen.get(host.name, 0) + 1
+            ok = host.consumer_ok and (connected is not None and _unseen[host.name] < STRIKES)
         if ok != host.consumer_ok:
+            log.info("host %s: its agent's consumer is %s the broker", host.name,
+                     "connected to" if ok else "not connected to")
             changed += Host.objects.filter(pk=host.pk).update(consumer_ok=ok)
     return changed
 

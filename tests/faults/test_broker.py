@@ -22,10 +22,26 @@ def timed_request(people, row, origin, name):
     return job, time.monotonic() - started
 
 
+def steadily_connected(host, seconds=3):
+    """The host's consumer seen on the broker for a few seconds in a row: an agent that joined again after the
+    tables were emptied reconnects to the broker once more after its hello, and the host flickers meanwhile."""
+    since = []
+
+    def steady():
+        if not Host.objects.get(pk=host.pk).consumer_ok:
+            since.clear()
+            return False
+        since[:] = since or [time.monotonic()]
+        return time.monotonic() - since[0] >= seconds
+
+    wait_until(steady, 60, f"host {host.name}'s consumer steadily on the broker")
+
+
 def test_a_frozen_broker_holds_up_no_request_and_the_job_runs_once_it_thaws(
     people, host_a, counter_a, broker_process, origin
 ):
     engine_container, row = counter_a
+    steadily_connected(host_a)
     freeze(broker_process)
     try:
         job, answered = timed_request(people, row, origin, "frozen-1")
@@ -41,6 +57,7 @@ def test_a_frozen_broker_holds_up_no_request_and_the_job_runs_once_it_thaws(
     assert Job.objects.filter(checkpoint_name="frozen-1").count() == 1
     record("broker frozen (SIGSTOP) while a checkpoint is requested", answered,
            f"request answered; job {job.state} {took:.1f} s after the thaw")
+    wait_until(lambda: Host.objects.get(pk=host_a.pk).consumer_ok, 30, "the host online again after the thaw")
     wait_for_ticks(engine_container, 3)
     succeeded(ask.checkpoint(people.otto, "test-a", row.name, name="frozen-2", leave_running=True, origin=origin))
 
