@@ -95,7 +95,9 @@ def test_joining_or_leaving_the_admin_group_is_an_admin_status_change(people):
     people.vic.groups.add(admins)
     admins.user_set.clear()
     got = [(e.details["user"], e.details[ADMIN_GROUP]) for e in rows("account.admin")][-3:]
-    assert got == [("vic", [False, True]), ("ada", [True, False]), ("vic", [True, False])]
+    assert got[0] == ("vic", [False, True])
+    # Clearing the group removes both in the database's order, which PostgreSQL does not promise.
+    assert sorted(got[1:]) == [("ada", [True, False]), ("vic", [True, False])]
 
 
 def test_superuser_and_staff_flags_are_audited(people):
