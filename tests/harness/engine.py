@@ -104,14 +104,17 @@ class Daemon:
 
 def wait_answers(predicate, what, timeout=30):
     deadline = time.monotonic() + timeout
+    last = ""
     while time.monotonic() < deadline:
         try:
             if predicate():
                 return
         except docker.errors.APIError:
             pass  # not running yet, or restarting
+        except AssertionError as exc:  # the service is not listening yet (its client said so)
+            last = f": {exc}"
         time.sleep(0.1)
-    raise AssertionError(f"{what} does not answer after {timeout} s")
+    raise AssertionError(f"{what} does not answer after {timeout} s{last}")
 
 
 def redis_cli(container, *args):
