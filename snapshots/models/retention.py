@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .schedule import Selector
+from .schedule import Selector, describe_target
 
 
 class RetentionPolicy(models.Model):
@@ -37,11 +37,7 @@ class RetentionPolicy(models.Model):
         return describe_rules(self)
 
     def target(self):
-        if self.selector == Selector.CONTAINER:
-            return str(self.container) if self.container_id else "a container"
-        if self.selector == Selector.LABEL:
-            return f"containers of {self.host.name if self.host_id else '?'} labelled {self.label}"
-        return "every container of the fleet"
+        return describe_target(self)
 
     @property
     def actor_label(self):

@@ -11,6 +11,15 @@ class Selector(models.TextChoices):
     FLEET = "fleet", "Every container of the fleet"
 
 
+def describe_target(plan):
+    """What a schedule or a retention policy applies to, in words."""
+    if plan.selector == Selector.CONTAINER:
+        return str(plan.container) if plan.container_id else "a container"
+    if plan.selector == Selector.LABEL:
+        return f"containers of {plan.host.name if plan.host_id else '?'} labelled {plan.label}"
+    return "every container of the fleet"
+
+
 class Schedule(models.Model):
     """Checkpoints taken on a cron expression or every so many seconds, on one container, on every container of a
     host that carries a label, or on every container of the fleet (admins only). The control process runs it
@@ -56,11 +65,7 @@ class Schedule(models.Model):
         return f"every {seconds}s"
 
     def target(self):
-        if self.selector == Selector.CONTAINER:
-            return str(self.container) if self.container_id else "a container"
-        if self.selector == Selector.LABEL:
-            return f"containers of {self.host.name if self.host_id else '?'} labelled {self.label}"
-        return "every container of the fleet"
+        return describe_target(self)
 
     @property
     def actor_label(self):
