@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: provision what the suite needs on this machine, then run the whole suite.
 # Under CI=true the whole suite runs on PostgreSQL (production's database), then what can differ per database runs
-# again on SQLite (make run's): the unit and web tiers (queries, constraints, the audit chain's guards) and one
+# again on SQLite (make run's): the unit tier (queries, constraints, the audit chain's guards) and one
 # integration file whose dashboard, control process and agents share one SQLite file as make run's do. The engine
 # tiers above that exercise agents and engines, not the database, so they run once. Extra arguments go to pytest
 # (and then replace the tier selection).
@@ -45,7 +45,7 @@ if [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; then
     if [[ $# -gt 0 ]]; then
         (unset DATABASE_URL; run_suite "SQLite" "$@")
     else
-        (unset DATABASE_URL; run_suite "SQLite (unit, web, one integration file)" tests/unit tests/web \
+        (unset DATABASE_URL; run_suite "SQLite (unit, one integration file)" tests/unit \
             tests/integration/test_checkpoint_and_restore.py)
     fi
 else
